@@ -1,0 +1,55 @@
+# Lambda artifacts for `sam build` (template.yaml: `Metadata: BuildMethod: makefile`).
+#
+# SAM runs `make build-<LogicalId>` with ARTIFACTS_DIR set to the function's
+# empty output directory (.aws-sam/build/<LogicalId>). Each artifact holds:
+#   - its pinned third-party packages, wheels for CPython 3.12 on x86_64 Linux
+#     (infra/requirements-*.txt, installed with --no-deps: boto3/botocore come
+#     with the Lambda runtime, and only ApiFunction gets fastapi/mangum);
+#   - the offpath package without its developer-only parts (local/, cli.py);
+#   - functions/__init__.py, functions/shared/ and its own functions/<name>/.
+#
+# Try one by hand: make build-WorkerFunction ARTIFACTS_DIR=/tmp/worker
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
+# Any Python with pip works (the flags below pick the target's wheels); 3.12
+# first since it matches the runtime.
+PYTHON ?= $(shell for p in python3.12 python3; do $$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
+PIP_INSTALL ?= $(or $(PYTHON),$(error no python3.12 or python3 on PATH to run pip)) -m pip install
+PIP_FLAGS := --no-deps --platform manylinux2014_x86_64 --implementation cp \
+	--python-version 3.12 --only-binary=:all: --no-compile --quiet \
+	--disable-pip-version-check --root-user-action=ignore
+
+.PHONY: build-ApiFunction build-WorkerFunction build-SchedulerFunction validate build
+
+build-ApiFunction:
+	$(call lambda_artifact,api,$(ROOT)/infra/requirements-api.txt)
+
+build-WorkerFunction:
+	$(call lambda_artifact,worker,$(ROOT)/infra/requirements-lambda.txt)
+
+build-SchedulerFunction:
+	$(call lambda_artifact,scheduler,$(ROOT)/infra/requirements-lambda.txt)
+
+# $(1): the function's directory under functions/; $(2): its requirements file.
+define lambda_artifact
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
+	@test -f "$(ROOT)/functions/$(1)/__init__.py" || { echo "functions/$(1)/ is missing" >&2; exit 2; }
+	mkdir -p "$(ARTIFACTS_DIR)/functions"
+	$(PIP_INSTALL) $(PIP_FLAGS) --target "$(ARTIFACTS_DIR)" -r "$(2)"
+	rm -rf "$(ARTIFACTS_DIR)/bin"
+	cp -R "$(ROOT)/src/offpath" "$(ARTIFACTS_DIR)/offpath"
+	rm -rf "$(ARTIFACTS_DIR)/offpath/local" "$(ARTIFACTS_DIR)/offpath/cli.py"
+	cp "$(ROOT)/functions/__init__.py" "$(ARTIFACTS_DIR)/functions/__init__.py"
+	cp -R "$(ROOT)/functions/shared" "$(ARTIFACTS_DIR)/functions/shared"
+	cp -R "$(ROOT)/functions/$(1)" "$(ARTIFACTS_DIR)/functions/$(1)"
+	find "$(ARTIFACTS_DIR)/offpath" "$(ARTIFACTS_DIR)/functions" \
+		\( -name __pycache__ -o -name '*.pyc' \) -prune -exec rm -rf {} +
+endef
+
+# Conveniences for people; SAM itself only calls the build-* targets.
+validate:
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} bash "$(ROOT)/scripts/sam" validate --lint
+
+build:
+	bash "$(ROOT)/scripts/sam" build

@@ -1,0 +1,107 @@
+"""The example app's tasks, defined once and imported by the API, worker and scheduler.
+
+Importing this module registers the tasks in offpath's default registry. It must
+never import FastAPI: the worker and scheduler load it too.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from pydantic import Field
+
+from functions.shared import services
+from offpath.errors import PermanentError
+from offpath.invocation import current_context
+from offpath.retry import Backoff
+from offpath.tasks import task
+
+# A shape check, not RFC 5322: the provider is the judge of deliverability.
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+PaymentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-06"])]
+
+
+@task(durable=False, timeout_s=10)
+def send_welcome_email(email: Email) -> None:
+    """Fire-and-forget: a lost welcome email is regrettable, not harmful."""
+    services.record("email", to=email, template="welcome")
+
+
+@task(max_attempts=5, backoff=Backoff(base_s=2, cap_s=300), timeout_s=30)
+def generate_report(user_id: Annotated[int, Field(gt=0)], month: Month) -> dict[str, str]:
+    """Durable: crunch a month of numbers and return where the PDF is."""
+    url = f"https://reports.example.com/{user_id}/{month}.pdf"
+    services.record("report", user_id=user_id, month=month, url=url)
+    return {"url": url}
+
+
+@task(max_attempts=5, backoff=Backoff(base_s=5, cap_s=600), timeout_s=30)
+def charge_customer(
+    payment_id: Annotated[str, Field(min_length=1, max_length=64)],
+) -> dict[str, Any]:
+    """Durable and guarded: a second run for the same payment charges nothing."""
+    charge, config = _charge_once()
+    context = current_context()
+    if context is not None:
+        config.register_lambda_context(context)
+    return charge(payment_id=payment_id)
+
+
+@functools.cache
+def _charge_once() -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
+    """The charge, wrapped in Powertools idempotency keyed on the payment id.
+
+    Built on first use, not at import, so the DynamoDB client is made once per
+    container and after the test's AWS endpoint is set. The records share JobsTable
+    (``pk`` key, ``expires_at`` TTL) so the stack keeps one table.
+    """
+    persistence = DynamoDBPersistenceLayer(
+        table_name=os.environ["OFFPATH_TABLE_NAME"],
+        key_attr="pk",
+        expiry_attr="expires_at",
+    )
+    config = IdempotencyConfig(expires_after_seconds=30 * 24 * 3600)
+
+    def charge(payment_id: str) -> dict[str, Any]:
+        services.record("charge", payment_id=payment_id)
+        return {"payment_id": payment_id, "charged": True}
+
+    guarded: Callable[..., dict[str, Any]] = idempotent_function(
+        data_keyword_argument="payment_id", persistence_store=persistence, config=config
+    )(charge)
+    return guarded, config
+
+
+@task(max_attempts=2, backoff=Backoff(base_s=1, cap_s=2, jitter="none"), timeout_s=5)
+def always_fail() -> None:
+    """Durable, fails every time: shows the road to the DLQ."""
+    raise RuntimeError("always_fail failed, as it always does")
+
+
+@task(max_attempts=1, timeout_s=5)
+def reject(reason: str = "rejected") -> None:
+    """Durable, raises a permanent error: straight to the DLQ, never retried."""
+    raise PermanentError(reason)
+
+
+@task(max_attempts=3, timeout_s=60)
+def send_daily_digest() -> dict[str, int]:
+    """Run by the DailyDigest schedule."""
+    services.record("digest")
+    return {"sent": 1}
+
+
+@task(max_attempts=3, timeout_s=30)
+def sync_exchange_rates() -> dict[str, int]:
+    """Run by the ExchangeRates schedule."""
+    services.record("exchange_rates")
+    return {"rates": 1}

@@ -1,0 +1,36 @@
+"""WorkerFunction: consumes JobsQueue batches and reports partial failures.
+
+Thin on purpose: the runtime lives in :mod:`offpath.worker`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from offpath.aws import Clients
+from offpath.runtime import build_worker
+from offpath.settings import Settings
+from offpath.worker import Worker
+
+logger = Logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))
+tracer = Tracer()
+
+
+@functools.cache
+def worker() -> Worker:
+    """Built on the first invocation and kept while the container is warm."""
+    settings = Settings()
+    return build_worker(settings, Clients(settings.region), logger=logger, metrics=metrics)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return worker().handle(event, context)

@@ -1,0 +1,53 @@
+"""The one place AWS clients are built.
+
+boto3 resolves ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>`` itself, so the
+same code talks to AWS, moto's server or LocalStack without a flag of ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_sqs import SQSClient
+
+# Standard retry mode backs off on throttling (SQS, DynamoDB) with jitter; short
+# timeouts keep a hung connection from eating the Lambda's whole budget.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=3,
+    read_timeout=10,
+    tcp_keepalive=True,
+)
+
+
+@dataclass
+class Clients:
+    """Lazily built clients sharing one session: build once per container."""
+
+    region: str
+    session: boto3.session.Session | None = None
+
+    def _session(self) -> boto3.session.Session:
+        if self.session is None:
+            self.session = boto3.session.Session(region_name=self.region)
+        return self.session
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        return self._session().client("sqs", config=CLIENT_CONFIG)
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return self._session().client("dynamodb", config=CLIENT_CONFIG)
+
+    @cached_property
+    def scheduler(self) -> EventBridgeSchedulerClient:
+        return self._session().client("scheduler", config=CLIENT_CONFIG)

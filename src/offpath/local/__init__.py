@@ -1,0 +1,1 @@
+"""Developer-only: the local emulator and its helpers. Never shipped to Lambda."""

@@ -1,0 +1,191 @@
+"""moto's server in its own process, with the emulator's clock and a request meter.
+
+``python -m offpath.local.motoserver --port N`` serves moto's AWS APIs plus:
+
+- ``POST /_offpath/clock {"advance_s": 3600}`` moves the clock every moto backend
+  reads (visibility timeouts, delays, receive times); ``GET`` returns it;
+- ``GET /_offpath/calls`` returns every AWS request served, by ``service:Operation``,
+  and ``DELETE`` resets the count: the emulator's own count of the user's bill.
+
+:class:`MotoServer` starts and stops it from Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from offpath.local.clock import EmulatorClock
+
+_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
+StartResponse = Callable[..., Any]
+
+
+def operation_of(environ: dict[str, Any]) -> str:
+    """``service:Operation`` of a request, as AWS would bill it."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    service = scope.group(1) if scope else "unknown"
+    if target:
+        return f"{service}:{target.rsplit('.', 1)[-1]}"
+    return f"{service}:{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}"
+
+
+class EmulatorApp:
+    """WSGI middleware in front of moto: the clock and the meter."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], clock: EmulatorClock) -> None:
+        self.app = app
+        self.clock = clock
+        self.calls: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_offpath/"):
+            return self._control(path, environ, start_response)
+        if not path.startswith("/moto-api"):
+            with self.lock:
+                self.calls[operation_of(environ)] += 1
+        return self.app(environ, start_response)
+
+    def _control(
+        self, path: str, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        body: Any
+        if path == "/_offpath/clock":
+            if method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                self.clock.advance(float(request.get("advance_s", 0)))
+            body = {"now": self.clock.now().isoformat(), "offset_s": self.clock.offset_s}
+        elif path == "/_offpath/calls":
+            with self.lock:
+                body = dict(self.calls)
+                if method == "DELETE":
+                    self.calls.clear()
+        else:
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [b'{"error": "not found"}']
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(body).encode()]
+
+
+def serve(host: str, port: int) -> None:  # pragma: no cover - runs in the child process
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
+
+    clock = EmulatorClock()
+    clock.install_in_moto()
+    app = EmulatorApp(DomainDispatcherApplication(create_backend_app), clock)
+    run_simple(host, port, app, threaded=True)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class MotoServer:
+    """A moto server child process on a loopback port.
+
+    Example:
+        >>> with MotoServer() as server:  # doctest: +SKIP
+        ...     boto3.client("sqs", endpoint_url=server.endpoint)
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 30) -> MotoServer:
+        self.process = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "offpath.local.motoserver",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto server exited with {self.process.returncode}")
+            try:
+                self._request("GET", "/_offpath/clock")
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"moto server did not start on {self.endpoint}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def __enter__(self) -> MotoServer:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 -- loopback http only
+            self.endpoint + path, data=data, method=method
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's clock forward."""
+        self._request("POST", "/_offpath/clock", {"advance_s": seconds})
+
+    def calls(self) -> dict[str, int]:
+        """Requests served so far, by ``service:Operation``."""
+        result: dict[str, int] = self._request("GET", "/_offpath/calls")
+        return result
+
+    def reset_calls(self) -> dict[str, int]:
+        result: dict[str, int] = self._request("DELETE", "/_offpath/calls")
+        return result
+
+
+def main() -> None:  # pragma: no cover - entry point of the child process
+    parser = argparse.ArgumentParser(description="moto server with the offpath clock")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

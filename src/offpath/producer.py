@@ -1,0 +1,249 @@
+"""Enqueue jobs to SQS, creating durable jobs' records first.
+
+Example:
+    >>> producer = Producer(sqs=clients.sqs, queue_url=url, store=store)  # doctest: +SKIP
+    >>> producer.enqueue(generate_report.request(user_id=42, month="2026-06"))  # doctest: +SKIP
+    Enqueued(job_id='...', status='queued', duplicate=False)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from offpath.envelope import SQS_MAX_MESSAGE_BYTES, Envelope
+from offpath.errors import EnqueueError, OffpathError
+from offpath.store import Job, JobStatus, JobStore, NewJob
+from offpath.tasks import Task
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+
+MAX_DELAY_S = 900  # SQS DelaySeconds ceiling
+BATCH_SIZE = 10  # SendMessageBatch ceiling
+SEND_ATTEMPTS = 4
+
+
+class IdempotencyConflict(OffpathError):
+    """An idempotency key was reused for a different task or different arguments."""
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One job to enqueue: a task, its validated JSON arguments and delivery options."""
+
+    task: Task[Any, Any]
+    args: dict[str, Any]
+    delay_s: int = 0
+    job_id: str | None = None
+    idempotency_key: str | None = None
+    correlation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.delay_s <= MAX_DELAY_S:
+            raise ValueError(f"delay_s must be within 0..{MAX_DELAY_S} for SQS DelaySeconds")
+        if self.idempotency_key and not self.task.options.durable:
+            raise ValueError(
+                f"{self.task.name} is fire-and-forget and keeps no record to deduplicate on; "
+                "idempotency keys need a durable task"
+            )
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What the caller gets back: a handle to poll."""
+
+    job_id: str
+    status: JobStatus
+    duplicate: bool = False
+    durable: bool = True
+
+
+def request(task: Task[Any, Any], *args: Any, **kwargs: Any) -> JobRequest:
+    """Validate a call to ``task`` and wrap it as a :class:`JobRequest`."""
+    return JobRequest(task=task, args=task.bind(*args, **kwargs))
+
+
+def job_id_for_key(task_name: str, key: str) -> str:
+    """The job id an idempotency key maps to: the same key always names the same job."""
+    return "k" + hashlib.sha256(f"{task_name}\x00{key}".encode()).hexdigest()[:39]
+
+
+def args_digest(args: dict[str, Any]) -> str:
+    canonical = json.dumps(args, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class _Pending:
+    request: JobRequest
+    envelope: Envelope
+    body: str
+
+
+class Producer:
+    """Sends jobs to JobsQueue; durable jobs get their record first."""
+
+    def __init__(
+        self,
+        sqs: SQSClient,
+        queue_url: str,
+        store: JobStore,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.store = store
+        self.sleep = sleep
+
+    def enqueue(self, job: JobRequest) -> Enqueued:
+        """Enqueue one job (one SendMessage)."""
+        return self.enqueue_many([job])[0]
+
+    def enqueue_many(self, jobs: Sequence[JobRequest]) -> list[Enqueued]:
+        """Enqueue jobs with as few SendMessageBatch calls as SQS allows.
+
+        Every envelope is built and size-checked before anything is written, so a
+        bad job fails the whole call with nothing queued.
+
+        Raises:
+            PayloadTooLarge: one job's message is over the SQS limit.
+            IdempotencyConflict: a key was reused for another task or other arguments.
+            EnqueueError: SQS kept refusing messages; their records are removed.
+        """
+        pending = [self._prepare(job) for job in jobs]
+        results: dict[int, Enqueued] = {}
+        to_send: list[tuple[int, _Pending]] = []
+        for index, item in enumerate(pending):
+            existing = self._create_record(item)
+            if existing is not None:
+                results[index] = existing
+            else:
+                to_send.append((index, item))
+        try:
+            self._send(to_send)
+        except EnqueueError:
+            self._forget([item for _, item in to_send])
+            raise
+        for index, item in to_send:
+            results[index] = Enqueued(
+                job_id=item.envelope.job_id,
+                status=JobStatus.QUEUED,
+                durable=item.request.task.options.durable,
+            )
+        return [results[i] for i in range(len(pending))]
+
+    def _prepare(self, job: JobRequest) -> _Pending:
+        job_id = job.job_id
+        if job.idempotency_key and not job_id:
+            job_id = job_id_for_key(job.task.name, job.idempotency_key)
+        envelope = Envelope.new(
+            job.task.name, job.args, job_id=job_id, correlation_id=job.correlation_id
+        )
+        return _Pending(job, envelope, envelope.to_body())
+
+    def _create_record(self, item: _Pending) -> Enqueued | None:
+        """Create a durable job's record; return the existing job when the id is taken."""
+        if not item.request.task.options.durable:
+            return None
+        digest = args_digest(item.envelope.args)
+        existing = self.store.create(
+            NewJob(
+                job_id=item.envelope.job_id,
+                task=item.envelope.task,
+                correlation_id=item.envelope.correlation_id,
+                args_sha256=digest,
+                idempotency_key=item.request.idempotency_key,
+            )
+        )
+        if existing is None:
+            return None
+        _check_same_job(existing, item.envelope.task, digest)
+        return Enqueued(job_id=existing.job_id, status=existing.status, duplicate=True)
+
+    def _send(self, items: list[tuple[int, _Pending]]) -> None:
+        for chunk in _chunks([item for _, item in items]):
+            self._send_chunk(chunk)
+
+    def _send_chunk(self, chunk: list[_Pending]) -> None:
+        if len(chunk) == 1:
+            self._send_one(chunk[0])
+            return
+        entries: dict[str, SendMessageBatchRequestEntryTypeDef] = {
+            str(i): _entry(str(i), item) for i, item in enumerate(chunk)
+        }
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                response = self.sqs.send_message_batch(
+                    QueueUrl=self.queue_url, Entries=list(entries.values())
+                )
+            except ClientError as exc:
+                raise EnqueueError(f"SendMessageBatch failed: {exc}") from exc
+            failed = response.get("Failed", [])
+            permanent = [f for f in failed if f.get("SenderFault")]
+            if permanent:
+                reasons = "; ".join(f"{f['Code']}: {f.get('Message', '')}" for f in permanent)
+                raise EnqueueError(f"SQS refused {len(permanent)} message(s): {reasons}")
+            # Only the entries SQS failed on its side are sent again.
+            entries = {f["Id"]: entries[f["Id"]] for f in failed}
+            if not entries:
+                return
+            self.sleep(min(2.0, 0.1 * 2**attempt))
+        raise EnqueueError(f"SQS kept failing {len(entries)} message(s) after retries")
+
+    def _send_one(self, item: _Pending) -> None:
+        kwargs: dict[str, Any] = {}
+        if item.request.delay_s:
+            kwargs["DelaySeconds"] = item.request.delay_s
+        try:
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=item.body, **kwargs)
+        except ClientError as exc:
+            raise EnqueueError(f"SendMessage failed: {exc}") from exc
+
+    def _forget(self, items: list[_Pending]) -> None:
+        """Remove the records of jobs that never reached the queue.
+
+        Some may have been sent before the failure; their worker recreates the
+        record on claim, so removing it loses nothing.
+        """
+        for item in items:
+            if item.request.task.options.durable:
+                self.store.delete(item.envelope.job_id)
+
+
+def _entry(entry_id: str, item: _Pending) -> SendMessageBatchRequestEntryTypeDef:
+    entry: SendMessageBatchRequestEntryTypeDef = {"Id": entry_id, "MessageBody": item.body}
+    if item.request.delay_s:
+        entry["DelaySeconds"] = item.request.delay_s
+    return entry
+
+
+def _chunks(items: list[_Pending]) -> Iterator[list[_Pending]]:
+    """Groups of at most 10 messages and at most 1 MiB in all (both SQS batch limits)."""
+    chunk: list[_Pending] = []
+    size = 0
+    for item in items:
+        item_size = len(item.body.encode())
+        if chunk and (len(chunk) == BATCH_SIZE or size + item_size > SQS_MAX_MESSAGE_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += item_size
+    if chunk:
+        yield chunk
+
+
+def _check_same_job(existing: Job, task: str, digest: str) -> None:
+    if existing.task != task or (existing.args_sha256 and existing.args_sha256 != digest):
+        raise IdempotencyConflict(
+            f"job {existing.job_id} already exists for {existing.task} with other arguments; "
+            "an idempotency key names one call"
+        )

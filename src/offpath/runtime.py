@@ -1,0 +1,49 @@
+"""Wiring for the Lambda handlers: settings and clients in, ready objects out.
+
+The handlers call these once per container (cold start) and reuse the result.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from aws_lambda_powertools import Logger
+
+from offpath.aws import Clients
+from offpath.producer import Producer
+from offpath.settings import Settings
+from offpath.store import DynamoDBJobStore
+from offpath.tasks import TaskRegistry, registry
+from offpath.worker import DeadLetterQueue, MetricsSink, Worker
+
+
+def load_tasks(settings: Settings, target: TaskRegistry = registry) -> TaskRegistry:
+    """Import the modules named in ``OFFPATH_TASK_MODULES`` so their tasks register."""
+    for module in filter(None, (m.strip() for m in settings.task_modules.split(","))):
+        importlib.import_module(module)
+    return target
+
+
+def build_store(settings: Settings, clients: Clients) -> DynamoDBJobStore:
+    return DynamoDBJobStore(clients.dynamodb, settings.table_name, ttl_s=settings.job_ttl_s)
+
+
+def build_producer(settings: Settings, clients: Clients) -> Producer:
+    return Producer(clients.sqs, settings.queue_url, build_store(settings, clients))
+
+
+def build_worker(
+    settings: Settings,
+    clients: Clients,
+    *,
+    logger: Logger | None = None,
+    metrics: MetricsSink | None = None,
+) -> Worker:
+    return Worker(
+        registry=load_tasks(settings),
+        store=build_store(settings, clients),
+        sqs=clients.sqs,
+        dead_letters=DeadLetterQueue(clients.sqs, settings.dlq_url),
+        logger=logger,
+        metrics=metrics,
+    )

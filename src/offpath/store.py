@@ -1,0 +1,390 @@
+"""Job records in one DynamoDB table, every transition a conditional write.
+
+A durable job's record moves ``queued -> running -> succeeded | failed | dead``
+(``scheduled`` before ``queued`` for one-off schedules; ``cancelled`` on request).
+The happy path costs three writes: create, claim, finish. The worker never reads:
+a failed condition returns the old item (``ReturnValuesOnConditionCheckFailure``),
+which tells it why it lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from offpath.errors import JobNotFound, StoreError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+Clock = Callable[[], datetime]
+
+# A result is for a status page, not a data store: keep the item far below
+# DynamoDB's 400 KB item limit and the write at a single 1 KB unit where possible.
+MAX_RESULT_BYTES = 16 * 1024
+MAX_ERROR_CHARS = 1024
+
+
+class JobStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.DEAD, JobStatus.CANCELLED})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def job_key(job_id: str) -> dict[str, AttributeValueTypeDef]:
+    return {"pk": {"S": f"job#{job_id}"}}
+
+
+@dataclass(frozen=True)
+class JobError:
+    type: str
+    message: str
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> JobError:
+        return cls(type(exc).__name__, str(exc)[:MAX_ERROR_CHARS])
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job record as the status API shows it."""
+
+    job_id: str
+    task: str
+    status: JobStatus
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    correlation_id: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    due_at: datetime | None = None
+    lease_until: datetime | None = None
+    last_error: JobError | None = None
+    result: Any = None
+    idempotency_key: str | None = None
+    args_sha256: str | None = None
+    schedule_name: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Job:
+        s = _Item(item)
+        error = None
+        if s.text("last_error_type"):
+            error = JobError(s.text("last_error_type") or "", s.text("last_error_message") or "")
+        raw_result = s.text("result")
+        return cls(
+            job_id=s.text("job_id") or (s.text("pk") or "").removeprefix("job#"),
+            task=s.text("task", "") or "",
+            status=JobStatus(s.text("status") or JobStatus.QUEUED),
+            attempts=s.number("attempts"),
+            created_at=s.moment("created_at") or datetime.fromtimestamp(0, UTC),
+            updated_at=s.moment("updated_at") or datetime.fromtimestamp(0, UTC),
+            correlation_id=s.text("correlation_id"),
+            started_at=s.moment("started_at"),
+            finished_at=s.moment("finished_at"),
+            due_at=s.moment("due_at"),
+            lease_until=s.moment("lease_until"),
+            last_error=error,
+            result=json.loads(raw_result) if raw_result else None,
+            idempotency_key=s.text("idempotency_key"),
+            args_sha256=s.text("args_sha256"),
+            schedule_name=s.text("schedule_name"),
+        )
+
+
+class _Item:
+    """Reads plain DynamoDB attribute maps (we store only S and N)."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        self.item = item
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.item.get(name)
+        return value["S"] if value and "S" in value else default
+
+    def number(self, name: str) -> int:
+        value = self.item.get(name)
+        return int(value["N"]) if value and "N" in value else 0
+
+    def moment(self, name: str) -> datetime | None:
+        value = self.item.get(name)
+        return datetime.fromtimestamp(float(value["N"]), UTC) if value and "N" in value else None
+
+
+class ClaimKind(StrEnum):
+    CLAIMED = "claimed"  # run it
+    DONE = "done"  # already finished (succeeded, dead, cancelled): acknowledge
+    BUSY = "busy"  # another attempt holds a live lease: hand the message back
+
+
+@dataclass(frozen=True)
+class Claim:
+    kind: ClaimKind
+    attempts: int = 0
+    status: JobStatus | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewJob:
+    job_id: str
+    task: str
+    correlation_id: str
+    args_sha256: str
+    status: JobStatus = JobStatus.QUEUED
+    idempotency_key: str | None = None
+    due_at: datetime | None = None
+    schedule_name: str | None = None
+
+
+class JobStore(Protocol):
+    """Where durable jobs keep their state."""
+
+    def create(self, job: NewJob) -> Job | None:
+        """Create the record; return the existing job instead if the id is taken."""
+        ...
+
+    def claim(self, job_id: str, task: str, lease_s: float) -> Claim: ...
+
+    def succeed(self, job_id: str, attempt: int, result: Any) -> bool: ...
+
+    def fail(self, job_id: str, attempt: int, error: JobError, retry_in_s: int) -> bool: ...
+
+    def bury(self, job_id: str, error: JobError, attempt: int | None = None) -> bool: ...
+
+    def get(self, job_id: str) -> Job: ...
+
+    def delete(self, job_id: str) -> None: ...
+
+
+def _n(value: float) -> AttributeValueTypeDef:
+    return {"N": repr(round(value, 3))}
+
+
+def _s(value: str) -> AttributeValueTypeDef:
+    return {"S": value}
+
+
+class DynamoDBJobStore:
+    """:class:`JobStore` on one DynamoDB table keyed by ``pk`` (``job#<id>``)."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        ttl_s: int = 14 * 24 * 3600,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.ttl_s = ttl_s
+        self.clock = clock
+
+    def _now(self) -> float:
+        return self.clock().timestamp()
+
+    def create(self, job: NewJob) -> Job | None:
+        now = self._now()
+        item: dict[str, AttributeValueTypeDef] = {
+            **job_key(job.job_id),
+            "job_id": _s(job.job_id),
+            "task": _s(job.task),
+            "status": _s(job.status),
+            "attempts": _n(0),
+            "created_at": _n(now),
+            "updated_at": _n(now),
+            "correlation_id": _s(job.correlation_id),
+            "args_sha256": _s(job.args_sha256),
+            "expires_at": {"N": str(int(now + self.ttl_s))},
+        }
+        if job.idempotency_key:
+            item["idempotency_key"] = _s(job.idempotency_key)
+        if job.due_at:
+            item["due_at"] = _n(job.due_at.timestamp())
+        if job.schedule_name:
+            item["schedule_name"] = _s(job.schedule_name)
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                # Why: one id, one job. A second enqueue with the same id (an
+                # idempotency key, a duplicated schedule tick) must not reset it.
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            old = _conditional_old_item(exc)
+            if old is None:
+                raise StoreError(f"cannot create job {job.job_id}: {exc}") from exc
+            return Job.from_item(old)
+        return None
+
+    def claim(self, job_id: str, task: str, lease_s: float) -> Claim:
+        now = self._now()
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                UpdateExpression=(
+                    "SET #status = :running, attempts = if_not_exists(attempts, :zero) + :one, "
+                    "started_at = :now, updated_at = :now, lease_until = :lease, "
+                    "job_id = if_not_exists(job_id, :id), task = if_not_exists(task, :task), "
+                    "created_at = if_not_exists(created_at, :now), expires_at = :expires"
+                ),
+                # Why: only one attempt may hold a job. It can be taken when it waits
+                # (queued, scheduled, failed), when its record is gone (expired by TTL
+                # while the message lived), or when the holder died: running with a
+                # lease in the past.
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR #status IN (:queued, :scheduled, :failed) "
+                    "OR (#status = :running AND lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":running": _s(JobStatus.RUNNING),
+                    ":queued": _s(JobStatus.QUEUED),
+                    ":scheduled": _s(JobStatus.SCHEDULED),
+                    ":failed": _s(JobStatus.FAILED),
+                    ":zero": _n(0),
+                    ":one": _n(1),
+                    ":now": _n(now),
+                    ":lease": _n(now + lease_s),
+                    ":id": _s(job_id),
+                    ":task": _s(task),
+                    ":expires": {"N": str(int(now + self.ttl_s))},
+                },
+                ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            old = _conditional_old_item(exc)
+            if old is None:
+                raise StoreError(f"cannot claim job {job_id}: {exc}") from exc
+            held = Job.from_item(old)
+            if held.status in FINAL_STATUSES:
+                return Claim(ClaimKind.DONE, held.attempts, held.status)
+            return Claim(ClaimKind.BUSY, held.attempts, held.status, held.lease_until)
+        attempts = int(response["Attributes"]["attempts"]["N"])
+        return Claim(ClaimKind.CLAIMED, attempts, JobStatus.RUNNING)
+
+    def succeed(self, job_id: str, attempt: int, result: Any) -> bool:
+        encoded = json.dumps(result, default=str, separators=(",", ":"))
+        if len(encoded.encode()) > MAX_RESULT_BYTES:
+            encoded = json.dumps({"truncated": True, "size_bytes": len(encoded.encode())})
+        return self._finish(
+            job_id,
+            attempt,
+            "SET #status = :status, finished_at = :now, updated_at = :now, #result = :result "
+            "REMOVE lease_until",
+            {":status": _s(JobStatus.SUCCEEDED), ":result": _s(encoded)},
+            {"#result": "result"},
+        )
+
+    def fail(self, job_id: str, attempt: int, error: JobError, retry_in_s: int) -> bool:
+        return self._finish(
+            job_id,
+            attempt,
+            "SET #status = :status, updated_at = :now, last_error_type = :etype, "
+            "last_error_message = :emsg, next_attempt_at = :next REMOVE lease_until",
+            {
+                ":status": _s(JobStatus.FAILED),
+                ":etype": _s(error.type),
+                ":emsg": _s(error.message or "-"),
+                ":next": _n(self._now() + retry_in_s),
+            },
+        )
+
+    def bury(self, job_id: str, error: JobError, attempt: int | None = None) -> bool:
+        return self._finish(
+            job_id,
+            attempt,
+            "SET #status = :status, finished_at = :now, updated_at = :now, "
+            "last_error_type = :etype, last_error_message = :emsg REMOVE lease_until",
+            {
+                ":status": _s(JobStatus.DEAD),
+                ":etype": _s(error.type),
+                ":emsg": _s(error.message or "-"),
+            },
+        )
+
+    def _finish(
+        self,
+        job_id: str,
+        attempt: int | None,
+        update: str,
+        values: dict[str, AttributeValueTypeDef],
+        names: dict[str, str] | None = None,
+    ) -> bool:
+        values = {**values, ":now": _n(self._now())}
+        if attempt is None:
+            # A job that never ran (bad arguments): never invent a record for garbage.
+            condition = "attribute_exists(pk)"
+        else:
+            # Why: only the attempt that holds the claim may close it; a stale worker
+            # whose lease expired and was re-claimed must not overwrite the new one.
+            condition = "#status = :running AND attempts = :attempt"
+            values[":attempt"] = _n(attempt)
+            values[":running"] = _s(JobStatus.RUNNING)
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#status": "status", **(names or {})},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise StoreError(f"cannot update job {job_id}: {exc}") from exc
+        return True
+
+    def get(self, job_id: str) -> Job:
+        try:
+            response = self.client.get_item(
+                TableName=self.table_name, Key=job_key(job_id), ConsistentRead=True
+            )
+        except ClientError as exc:
+            raise StoreError(f"cannot read job {job_id}: {exc}") from exc
+        if "Item" not in response:
+            raise JobNotFound(job_id)
+        return Job.from_item(dict(response["Item"]))
+
+    def delete(self, job_id: str) -> None:
+        try:
+            self.client.delete_item(TableName=self.table_name, Key=job_key(job_id))
+        except ClientError as exc:
+            raise StoreError(f"cannot delete job {job_id}: {exc}") from exc
+
+
+def _is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _conditional_old_item(exc: ClientError) -> dict[str, Any] | None:
+    """The item a failed condition returned, or None if it was another error."""
+    if not _is_conditional_failure(exc):
+        return None
+    item: dict[str, Any] = exc.response.get("Item", {})  # type: ignore[assignment]
+    return item

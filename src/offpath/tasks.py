@@ -1,0 +1,219 @@
+"""Tasks: plain functions registered with their retry and delivery options.
+
+Example:
+    >>> from offpath.tasks import TaskRegistry
+    >>> tasks = TaskRegistry()
+    >>> @tasks.task(max_attempts=3, timeout_s=10)
+    ... def resize(image_id: str, width: int = 640) -> dict[str, str]:
+    ...     return {"image_id": image_id}
+    >>> resize.bind("img-1", width="800")
+    {'image_id': 'img-1', 'width': 800}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, ParamSpec, TypeVar, get_type_hints, overload
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from offpath.errors import InvalidArguments, UnknownTask
+from offpath.retry import Backoff
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_ARGS_CONFIG = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """How a task is delivered and retried.
+
+    Attributes:
+        durable: tracked in the job store, deduplicated, retried and dead-lettered.
+            ``False`` is fire-and-forget: no record, one best-effort attempt.
+        max_attempts: attempts before a durable job is dead (1 = never retried).
+        backoff: delay between attempts.
+        timeout_s: longest a single attempt may run.
+    """
+
+    durable: bool = True
+    max_attempts: int = 5
+    backoff: Backoff = field(default_factory=Backoff)
+    timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem, naming the argument: ``user_id: Input should be ...``."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "args"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _args_model(fn: Callable[..., Any], name: str) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    hints = get_type_hints(fn, include_extras=True)  # resolves string annotations
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
+            raise TypeError(f"task {name!r}: parameter {param.name!r} must be a named parameter")
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is param.empty else param.default
+        fields[param.name] = (annotation, default)
+    model: type[BaseModel] = create_model(f"{name}_args", __config__=_ARGS_CONFIG, **fields)
+    return model
+
+
+class Task(Generic[P, R]):
+    """A registered function. Calling it runs it here and now, like the plain function."""
+
+    def __init__(self, fn: Callable[P, R], name: str, options: TaskOptions) -> None:
+        self.fn = fn
+        self.name = name
+        self.options = options
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self._signature = inspect.signature(fn)
+        self.args_model = _args_model(fn, name)
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Task({self.name!r}, durable={self.options.durable})"
+
+    def bind(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Validate a call's arguments and return them as a JSON-ready dict.
+
+        Raises:
+            InvalidArguments: the call does not fit the signature or its types.
+        """
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise InvalidArguments(f"{self.name}: {exc}") from exc
+        return self.validate(bound.arguments)
+
+    def validate(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate an argument mapping (e.g. from JSON) and return its JSON form."""
+        return self._model(args).model_dump(mode="json")
+
+    def load(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate JSON arguments and return the Python values to call with."""
+        model = self._model(args)
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    def _model(self, args: Mapping[str, Any]) -> BaseModel:
+        if not isinstance(args, Mapping):
+            raise InvalidArguments(f"{self.name}: args must be an object")
+        try:
+            return self.args_model.model_validate(dict(args))
+        except ValidationError as exc:
+            raise InvalidArguments(f"{self.name}: {format_validation_error(exc)}") from exc
+
+    def run(self, kwargs: Mapping[str, Any]) -> Any:
+        """Run the task to completion with already-loaded arguments."""
+        fn: Callable[..., Any] = self.fn
+        if self.is_async:
+            return asyncio.run(fn(**kwargs))
+        return fn(**kwargs)
+
+
+class TaskRegistry:
+    """Names to tasks. Import the module that defines the tasks to fill it."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task[Any, Any]] = {}
+
+    @overload
+    def task(self, fn: Callable[P, R], /) -> Task[P, R]: ...  # bare: @task
+
+    @overload
+    def task(
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        durable: bool = True,
+        max_attempts: int = 5,
+        backoff: Backoff | None = None,
+        timeout_s: float = 30.0,
+    ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+    def task(
+        self,
+        fn: Callable[P, R] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        durable: bool = True,
+        max_attempts: int = 5,
+        backoff: Backoff | None = None,
+        timeout_s: float = 30.0,
+    ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+        """Register a function as a task (usable bare or with options)."""
+        options = TaskOptions(
+            durable=durable,
+            max_attempts=max_attempts,
+            backoff=backoff or Backoff(),
+            timeout_s=timeout_s,
+        )
+
+        def register(func: Callable[P, R]) -> Task[P, R]:
+            task_name = name or func.__name__
+            if task_name in self._tasks and self._tasks[task_name].fn is not func:
+                raise ValueError(f"a task named {task_name!r} is already registered")
+            registered = Task(func, task_name, options)
+            self._tasks[task_name] = registered
+            return registered
+
+        return register(fn) if fn is not None else register
+
+    def get(self, name: str) -> Task[Any, Any]:
+        """The task registered under ``name``.
+
+        Raises:
+            UnknownTask: nothing is registered under that name.
+        """
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise UnknownTask(f"unknown task {name!r}") from None
+
+    def resolve(self, fn: Callable[..., Any]) -> Task[Any, Any]:
+        """The registered task for a :class:`Task` or the function it wraps."""
+        if isinstance(fn, Task) and self._tasks.get(fn.name) is fn:
+            return fn
+        for registered in self._tasks.values():
+            if registered.fn is fn:
+                return registered
+        name = getattr(fn, "__name__", repr(fn))
+        raise UnknownTask(f"{name} is not a registered task; decorate it with @task")
+
+    def __iter__(self) -> Iterator[Task[Any, Any]]:
+        return iter(self._tasks.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tasks
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+
+registry = TaskRegistry()
+"""The default registry, filled by :func:`task`."""
+
+task = registry.task

@@ -1,0 +1,384 @@
+"""The SQS worker runtime: one record at a time, outcomes recorded, failures isolated.
+
+The Lambda handler builds a :class:`Worker` once per container and hands each event
+to :meth:`Worker.handle`, which answers with ``batchItemFailures`` so that Lambda
+deletes only the records that are done (``ReportBatchItemFailures``).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import ClientError
+
+from offpath.envelope import Envelope
+from offpath.errors import (
+    InvalidArguments,
+    MalformedMessage,
+    OffpathError,
+    PermanentError,
+    TaskTimeout,
+    UnknownTask,
+)
+from offpath.invocation import invocation
+from offpath.store import ClaimKind, JobError, JobStore
+from offpath.tasks import Task, TaskRegistry
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
+# Leave this much of the Lambda's time for recording the outcome of the last record.
+SAFETY_MARGIN_MS = 2_000
+MAX_ATTRIBUTE_CHARS = 1_024
+
+
+class DeadReason(StrEnum):
+    MALFORMED = "malformed"
+    UNKNOWN_TASK = "unknown_task"
+    INVALID_ARGUMENTS = "invalid_arguments"
+    PERMANENT_ERROR = "permanent_error"
+    MAX_ATTEMPTS = "max_attempts"
+
+
+class HandBack(OffpathError):
+    """Report the record failed without running it; it returns after its visibility."""
+
+
+class RetryLater(OffpathError):
+    """The attempt failed and will be retried after its backoff."""
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    SKIPPED = "skipped"  # already done: acknowledged without running
+    DEAD = "dead"
+    DROPPED = "dropped"  # fire-and-forget failure: logged, not retried
+
+
+class MetricsSink(Protocol):
+    def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> None: ...
+
+
+class RemainingTime(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    reason: DeadReason
+    error: JobError
+    job_id: str | None = None
+    task: str | None = None
+    attempts: int = 0
+
+
+class DeadLetterQueue:
+    """Sends a message to the DLQ at once, its reason in the message attributes."""
+
+    def __init__(self, sqs: SQSClient, dlq_url: str) -> None:
+        self.sqs = sqs
+        self.dlq_url = dlq_url
+
+    def send(self, record: SQSRecord, letter: DeadLetter) -> None:
+        attributes: dict[str, MessageAttributeValueTypeDef] = {
+            "offpath.reason": _text(letter.reason),
+            "offpath.error_type": _text(letter.error.type),
+            "offpath.error_message": _text(letter.error.message or "-"),
+            "offpath.source_message_id": _text(record.message_id),
+            "offpath.attempts": {"DataType": "Number", "StringValue": str(letter.attempts)},
+            "offpath.failed_at": _text(datetime.now(UTC).isoformat()),
+            "offpath.first_received_at": _text(_first_received(record)),
+        }
+        if letter.job_id:
+            attributes["offpath.job_id"] = _text(letter.job_id)
+        if letter.task:
+            attributes["offpath.task"] = _text(letter.task)
+        # The body goes unchanged, so a redrive replays exactly what was sent.
+        self.sqs.send_message(
+            QueueUrl=self.dlq_url, MessageBody=record.body, MessageAttributes=attributes
+        )
+
+
+def _text(value: str) -> MessageAttributeValueTypeDef:
+    return {"DataType": "String", "StringValue": value[:MAX_ATTRIBUTE_CHARS] or "-"}
+
+
+def _first_received(record: SQSRecord) -> str:
+    raw = record.attributes.approximate_first_receive_timestamp
+    if not raw:
+        return "-"
+    return datetime.fromtimestamp(int(raw) / 1000, UTC).isoformat()
+
+
+@contextmanager
+def deadline(timeout_s: float) -> Iterator[None]:
+    """Raise :class:`TaskTimeout` in the main thread once ``timeout_s`` has passed.
+
+    Our own instead of a library: SIGALRM is the only way to interrupt a running
+    synchronous function in CPython, and the Lambda handler runs on the main thread.
+    Off the main thread (a threaded test runner) the timeout is not enforced here;
+    the Lambda timeout still is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TaskTimeout(f"task ran longer than {timeout_s:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class Worker:
+    """Processes SQS batches of offpath envelopes."""
+
+    def __init__(
+        self,
+        *,
+        registry: TaskRegistry,
+        store: JobStore,
+        sqs: SQSClient,
+        dead_letters: DeadLetterQueue,
+        logger: Logger | None = None,
+        metrics: MetricsSink | None = None,
+        rand: Callable[[], float] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.sqs = sqs
+        self.dead_letters = dead_letters
+        self.logger = logger or Logger(service="offpath-worker")
+        self.metrics = metrics
+        self.rand = rand
+        # raise_on_entire_batch_failure=False: a batch whose every record is being
+        # retried is normal here, not an error to log as one.
+        self.processor = BatchProcessor(
+            event_type=EventType.SQS, raise_on_entire_batch_failure=False
+        )
+
+    def handle(self, event: Mapping[str, Any], context: RemainingTime | None) -> dict[str, Any]:
+        """Process one SQS event; return the partial batch response."""
+        records = event.get("Records", [])
+
+        def record_handler(record: SQSRecord) -> Outcome:
+            return self.process(record, context)
+
+        with invocation(context), self.processor(records, record_handler):
+            self.processor.process()
+        return dict(self.processor.response())
+
+    def process(self, record: SQSRecord, context: RemainingTime | None = None) -> Outcome:
+        """Process one record; raise to have it reported as a batch item failure."""
+        try:
+            envelope = Envelope.from_body(record.body)
+            task = self.registry.get(envelope.task)
+        except (MalformedMessage, UnknownTask) as exc:
+            return self._bury(record, exc, _envelope_ids(record.body))
+        with self._log_context(envelope, record):
+            try:
+                kwargs = task.load(envelope.args)
+            except InvalidArguments as exc:
+                return self._bury(record, exc, (envelope.job_id, task.name))
+            if not task.options.durable:
+                return self._fire_and_forget(task, kwargs)
+            return self._run_durable(record, envelope, task, kwargs, context)
+
+    @contextmanager
+    def _log_context(self, envelope: Envelope, record: SQSRecord) -> Iterator[None]:
+        self.logger.set_correlation_id(envelope.correlation_id)
+        self.logger.append_keys(job_id=envelope.job_id, task=envelope.task)
+        try:
+            yield
+        finally:
+            self.logger.remove_keys(["job_id", "task"])
+            self.logger.set_correlation_id(None)
+
+    def _fire_and_forget(self, task: Task[Any, Any], kwargs: dict[str, Any]) -> Outcome:
+        try:
+            with deadline(task.options.timeout_s):
+                task.run(kwargs)
+        except Exception as exc:  # noqa: BLE001 -- per-record boundary: best effort, dropped
+            self.logger.warning("fire-and-forget task failed", extra=_error_fields(exc))
+            self._metric("JobsFailed")
+            return Outcome.DROPPED
+        self._metric("JobsSucceeded")
+        return Outcome.SUCCEEDED
+
+    def _run_durable(
+        self,
+        record: SQSRecord,
+        envelope: Envelope,
+        task: Task[Any, Any],
+        kwargs: dict[str, Any],
+        context: RemainingTime | None,
+    ) -> Outcome:
+        timeout_s = task.options.timeout_s
+        if context and context.get_remaining_time_in_millis() < timeout_s * 1000 + SAFETY_MARGIN_MS:
+            self.logger.info("not enough time left in this invocation; handing back")
+            self._change_visibility(record, 0)
+            raise HandBack("not enough time left in this invocation")
+        claim = self.store.claim(envelope.job_id, task.name, lease_s=timeout_s + 5)
+        if claim.kind is ClaimKind.DONE:
+            self.logger.info("job already finished; acknowledging", extra={"status": claim.status})
+            return Outcome.SKIPPED
+        if claim.kind is ClaimKind.BUSY:
+            wait_s = _seconds_until(claim.lease_until) + 1
+            self._change_visibility(record, wait_s)
+            raise HandBack(f"job is running elsewhere; back in {wait_s} s")
+        return self._attempt(record, envelope, task, kwargs, claim.attempts)
+
+    def _attempt(
+        self,
+        record: SQSRecord,
+        envelope: Envelope,
+        task: Task[Any, Any],
+        kwargs: dict[str, Any],
+        attempt: int,
+    ) -> Outcome:
+        self._metric("JobsStarted")
+        latency_ms = (datetime.now(UTC) - envelope.enqueued_at).total_seconds() * 1000
+        self._metric("QueueLatency", MetricUnit.Milliseconds, latency_ms)
+        started = time.perf_counter()
+        try:
+            with deadline(task.options.timeout_s):
+                result = task.run(kwargs)
+        except Exception as exc:  # noqa: BLE001 -- per-record boundary: every error recorded
+            self._metric("JobDuration", MetricUnit.Milliseconds, _ms_since(started))
+            return self._after_failure(record, envelope, task, attempt, exc)
+        self._metric("JobDuration", MetricUnit.Milliseconds, _ms_since(started))
+        if not self.store.succeed(envelope.job_id, attempt, result):
+            self.logger.warning("lost the claim before finishing; result not recorded")
+        self.logger.info("job succeeded", extra={"attempt": attempt})
+        self._metric("JobsSucceeded")
+        return Outcome.SUCCEEDED
+
+    def _after_failure(
+        self,
+        record: SQSRecord,
+        envelope: Envelope,
+        task: Task[Any, Any],
+        attempt: int,
+        exc: Exception,
+    ) -> Outcome:
+        ids = (envelope.job_id, task.name)
+        if isinstance(exc, PermanentError):
+            return self._bury(record, exc, ids, attempt, DeadReason.PERMANENT_ERROR)
+        if attempt >= task.options.max_attempts:
+            return self._bury(record, exc, ids, attempt, DeadReason.MAX_ATTEMPTS)
+        delay_s = task.options.backoff.delay_s(attempt, *([self.rand] if self.rand else []))
+        self.store.fail(envelope.job_id, attempt, JobError.from_exception(exc), delay_s)
+        self._change_visibility(record, delay_s)
+        self.logger.warning(
+            "job failed; will retry", extra={"attempt": attempt, "retry_in_s": delay_s}
+        )
+        self._metric("JobsFailed")
+        raise RetryLater(f"attempt {attempt} failed; retry in {delay_s} s") from exc
+
+    def _bury(
+        self,
+        record: SQSRecord,
+        exc: Exception,
+        ids: tuple[str | None, str | None],
+        attempt: int | None = None,
+        reason: DeadReason | None = None,
+    ) -> Outcome:
+        """DLQ first, then the record: the message is safe before the job says dead."""
+        error = JobError.from_exception(exc)
+        letter = DeadLetter(reason or _reason_for(exc), error, ids[0], ids[1], attempt or 0)
+        self.dead_letters.send(record, letter)
+        if ids[0] is not None:
+            self.store.bury(ids[0], error, attempt)
+        self.logger.error(
+            "job sent to the dead-letter queue",
+            extra={"reason": letter.reason, **_error_fields(exc), "job_id": ids[0]},
+        )
+        self._metric("JobsDead")
+        # Reported as success: Lambda then deletes it from JobsQueue.
+        return Outcome.DEAD
+
+    def _change_visibility(self, record: SQSRecord, timeout_s: int) -> None:
+        queue_url = _queue_url(record.event_source_arn)
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=queue_url,
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=timeout_s,
+            )
+        except ClientError as exc:
+            # The message still returns after the queue's own visibility timeout.
+            self.logger.warning("could not change visibility", extra=_error_fields(exc))
+
+    def _metric(self, name: str, unit: MetricUnit = MetricUnit.Count, value: float = 1) -> None:
+        if self.metrics is not None:
+            self.metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def _reason_for(exc: Exception) -> DeadReason:
+    if isinstance(exc, MalformedMessage):
+        return DeadReason.MALFORMED
+    if isinstance(exc, UnknownTask):
+        return DeadReason.UNKNOWN_TASK
+    if isinstance(exc, InvalidArguments):
+        return DeadReason.INVALID_ARGUMENTS
+    return DeadReason.PERMANENT_ERROR
+
+
+def _envelope_ids(body: str) -> tuple[str | None, str | None]:
+    """Best-effort ids from a body that failed validation, for the DLQ attributes."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    job_id, task = data.get("job_id"), data.get("task")
+    return (
+        job_id if isinstance(job_id, str) and len(job_id) <= 128 else None,
+        task if isinstance(task, str) and len(task) <= 256 else None,
+    )
+
+
+def _queue_url(arn: str) -> str:
+    """``arn:aws:sqs:region:account:name`` to the queue URL SQS accepts.
+
+    Lambda gives the ARN, not the URL. The request goes to the client's endpoint
+    (AWS, or ``AWS_ENDPOINT_URL``); SQS reads only the account and name from the URL,
+    and accepts this legacy form on AWS.
+    """
+    _, partition, _, region, account, name = arn.split(":", 5)
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{suffix}/{account}/{name}"
+
+
+def _seconds_until(moment: datetime | None) -> int:
+    if moment is None:
+        return 0
+    return max(0, int((moment - datetime.now(UTC)).total_seconds()))
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _error_fields(exc: BaseException) -> dict[str, str]:
+    return {"error_type": type(exc).__name__, "error": str(exc)[:MAX_ATTRIBUTE_CHARS]}
