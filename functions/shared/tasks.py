@@ -93,7 +93,7 @@ def reject(reason: str = "rejected") -> None:
     raise PermanentError(reason)
 
 
-@task(max_attempts=3, timeout_s=60)
+@task(max_attempts=3, timeout_s=45)
 def send_daily_digest() -> dict[str, int]:
     """Run by the DailyDigest schedule."""
     services.record("digest")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -16,6 +17,9 @@ from offpath.aws import Clients
 from offpath.runtime import build_worker
 from offpath.settings import Settings
 from offpath.worker import Worker
+
+# A batch whose records were all handed back records no metric; that is normal here.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))

@@ -33,6 +33,7 @@ class Clients:
     """Lazily built clients sharing one session: build once per container."""
 
     region: str
+    endpoint_url: str | None = None  # None: boto3's own resolution (AWS_ENDPOINT_URL*, AWS)
     session: boto3.session.Session | None = None
 
     def _session(self) -> boto3.session.Session:
@@ -42,12 +43,16 @@ class Clients:
 
     @cached_property
     def sqs(self) -> SQSClient:
-        return self._session().client("sqs", config=CLIENT_CONFIG)
+        return self._session().client("sqs", config=CLIENT_CONFIG, endpoint_url=self.endpoint_url)
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
-        return self._session().client("dynamodb", config=CLIENT_CONFIG)
+        return self._session().client(
+            "dynamodb", config=CLIENT_CONFIG, endpoint_url=self.endpoint_url
+        )
 
     @cached_property
     def scheduler(self) -> EventBridgeSchedulerClient:
-        return self._session().client("scheduler", config=CLIENT_CONFIG)
+        return self._session().client(
+            "scheduler", config=CLIENT_CONFIG, endpoint_url=self.endpoint_url
+        )

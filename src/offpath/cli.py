@@ -2,16 +2,192 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 app = typer.Typer(
     help="offpath: serverless background jobs for FastAPI on AWS.", no_args_is_help=True
 )
+schedules_app = typer.Typer(help="The template's schedules.", no_args_is_help=True)
+app.add_typer(schedules_app, name="schedules")
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+TemplateOption = Annotated[
+    Path, typer.Option("--template", "-t", help="the SAM template", exists=True)
+]
 
 
-@app.callback()
-def _root() -> None:
-    """offpath's developer and operator commands."""
+def _emulator_options(
+    template: Path, port: int, endpoint: str | None, stack_name: str, outbox: Path | None
+) -> Any:
+    from offpath.local.emulator import EmulatorOptions
+
+    endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
+    per_service = any(k.startswith("AWS_ENDPOINT_URL_") for k in os.environ)
+    return EmulatorOptions(
+        template=template.resolve(),
+        api_port=port,
+        endpoint=endpoint,
+        use_env_endpoints=per_service and not endpoint,
+        stack_name=stack_name,
+        outbox=outbox.resolve() if outbox else None,
+    )
+
+
+@app.command()
+def dev(
+    template: TemplateOption = Path("template.yaml"),
+    port: Annotated[int, typer.Option(help="the HttpApi's port")] = 3000,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="an AWS endpoint to use instead of the embedded moto server "
+            "(e.g. a LocalStack you run); AWS_ENDPOINT_URL works too"
+        ),
+    ] = None,
+    stack_name: Annotated[str, typer.Option(help="prefix of the local resource names")] = "offpath",
+    outbox: Annotated[
+        Path | None, typer.Option(help="file where the example services record side effects")
+    ] = Path(".offpath/outbox.jsonl"),
+) -> None:
+    """Run the whole template locally: API, queues, worker, schedules. Ctrl-C stops it."""
+    from offpath.cron import ScheduleExpressionError
+    from offpath.local.control import STATE_FILE, ControlServer, write_state
+    from offpath.local.emulator import Emulator
+    from offpath.local.template import TemplateError
+
+    options = _emulator_options(template, port, endpoint, stack_name, outbox)
+    if options.outbox:
+        options.outbox.parent.mkdir(parents=True, exist_ok=True)
+    emulator = Emulator(options, log=lambda line: err.print(f"[dim]{_now()}[/] {line}"))
+    try:
+        emulator.start()
+    except (TemplateError, ScheduleExpressionError) as exc:
+        emulator.stop()
+        err.print(f"[red]template.yaml: {exc}[/]")
+        raise typer.Exit(2) from None
+    control = ControlServer(emulator).start()
+    write_state(
+        {"api": emulator.api_url or "", "endpoint": emulator.endpoint, "control": control.url}
+    )
+    console.print(f"API: {emulator.api_url}")
+    console.print(f"AWS endpoint: {emulator.endpoint or '(per-service AWS_ENDPOINT_URL_*)'}")
+    console.print(f"Control: {control.url}")
+    for name, schedule in emulator.schedules.items():
+        console.print(f"Schedule {name}: {schedule.spec.expression} next {schedule.next_at}")
+    if emulator.topology_not_emulated:
+        console.print(
+            "Not emulated (no local effect): " + ", ".join(emulator.topology_not_emulated)
+        )
+    stop = threading.Event()
+    # Explicit handlers: a shell starting us in the background ignores SIGINT.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        err.print("shutting down")
+        control.stop()
+        emulator.stop()
+        STATE_FILE.unlink(missing_ok=True)
+
+
+@app.command()
+def invoke(
+    function: Annotated[str, typer.Argument(help="logical id, e.g. WorkerFunction")],
+    event: Annotated[Path, typer.Option("--event", "-e", exists=True, help="event JSON file")],
+    template: TemplateOption = Path("template.yaml"),
+) -> None:
+    """Invoke one function once with an event, like `sam local invoke`.
+
+    Runs against the running `offpath dev` if there is one, else on a fresh emulator.
+    """
+    from offpath.local.control import call, read_state
+
+    payload = json.loads(event.read_text())
+    state = read_state()
+    if state is not None:
+        try:
+            result = call(state["control"], "POST", f"/invoke/{function}", payload)
+        except RuntimeError as exc:
+            err.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+        console.print_json(data=result["response"])
+        return
+    from offpath.local.emulator import Emulator
+    from offpath.local.esm import InvocationFailed
+
+    options = _emulator_options(template, 0, None, "offpath", None)
+    options.background = False
+    with Emulator(options, log=lambda line: err.print(line)) as emulator:
+        try:
+            console.print_json(data=emulator.invoke(function, payload))
+        except (InvocationFailed, KeyError) as exc:
+            err.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+
+
+@schedules_app.command("fire")
+def schedules_fire(name: Annotated[str, typer.Argument(help="the schedule's event name")]) -> None:
+    """Fire one schedule now on the running `offpath dev`."""
+    from offpath.local.control import call, read_state
+
+    state = read_state()
+    if state is None:
+        err.print("[red]no running `offpath dev` found (start it first)[/]")
+        raise typer.Exit(1)
+    try:
+        result = call(state["control"], "POST", f"/schedules/{name}/fire", {})
+    except RuntimeError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print_json(data=result["response"])
+
+
+@schedules_app.command("list")
+def schedules_list(
+    template: TemplateOption = Path("template.yaml"),
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    count: Annotated[int, typer.Option(help="fire times to show")] = 3,
+) -> None:
+    """Each schedule: name, expression, time zone, target task, next fire times."""
+    from offpath.cron import ScheduleExpressionError
+    from offpath.local.schedule_list import list_schedules
+    from offpath.local.template import TemplateError
+
+    try:
+        rows = list_schedules(template, datetime.now(UTC), count=count)
+    except (TemplateError, ScheduleExpressionError) as exc:
+        err.print(f"[red]{template}: {exc}[/]")
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(data=rows)
+        return
+    table = Table("name", "kind", "expression", "time zone", "task", "next fire times (UTC)")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["kind"],
+            row["expression"],
+            row["timezone"] or "UTC",
+            row["task"] or "-",
+            "\n".join(row["next"]),
+        )
+    console.print(table)
+
+
+def _now() -> str:
+    return datetime.now().strftime("%H:%M:%S")
 
 
 def main() -> None:

@@ -172,6 +172,7 @@ class Worker:
         self.rand = rand
         # raise_on_entire_batch_failure=False: a batch whose every record is being
         # retried is normal here, not an error to log as one.
+        self._started_in_invocation = 0
         self.processor = BatchProcessor(
             event_type=EventType.SQS, raise_on_entire_batch_failure=False
         )
@@ -179,6 +180,7 @@ class Worker:
     def handle(self, event: Mapping[str, Any], context: RemainingTime | None) -> dict[str, Any]:
         """Process one SQS event; return the partial batch response."""
         records = event.get("Records", [])
+        self._started_in_invocation = 0
 
         def record_handler(record: SQSRecord) -> Outcome:
             return self.process(record, context)
@@ -232,11 +234,7 @@ class Worker:
         kwargs: dict[str, Any],
         context: RemainingTime | None,
     ) -> Outcome:
-        timeout_s = task.options.timeout_s
-        if context and context.get_remaining_time_in_millis() < timeout_s * 1000 + SAFETY_MARGIN_MS:
-            self.logger.info("not enough time left in this invocation; handing back")
-            self._change_visibility(record, 0)
-            raise HandBack("not enough time left in this invocation")
+        timeout_s = self._time_budget_s(record, task, context)
         claim = self.store.claim(envelope.job_id, task.name, lease_s=timeout_s + 5)
         if claim.kind is ClaimKind.DONE:
             self.logger.info("job already finished; acknowledging", extra={"status": claim.status})
@@ -245,7 +243,28 @@ class Worker:
             wait_s = _seconds_until(claim.lease_until) + 1
             self._change_visibility(record, wait_s)
             raise HandBack(f"job is running elsewhere; back in {wait_s} s")
-        return self._attempt(record, envelope, task, kwargs, claim.attempts)
+        return self._attempt(record, envelope, task, kwargs, claim.attempts, timeout_s)
+
+    def _time_budget_s(
+        self, record: SQSRecord, task: Task[Any, Any], context: RemainingTime | None
+    ) -> float:
+        """The task's timeout, if this invocation has that much time left.
+
+        A record that cannot finish before the Lambda timeout is handed back, visible
+        again at once for a fresh invocation, unless it is the first this invocation
+        starts: no invocation would have more time, so it runs with what is left.
+        """
+        timeout_s = task.options.timeout_s
+        if context is None:
+            return timeout_s
+        left_s = (context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS) / 1000
+        if left_s >= timeout_s:
+            return timeout_s
+        if self._started_in_invocation == 0 and left_s > 0:
+            return left_s
+        self.logger.info("not enough time left in this invocation; handing back")
+        self._change_visibility(record, 0)
+        raise HandBack("not enough time left in this invocation")
 
     def _attempt(
         self,
@@ -254,13 +273,15 @@ class Worker:
         task: Task[Any, Any],
         kwargs: dict[str, Any],
         attempt: int,
+        timeout_s: float,
     ) -> Outcome:
+        self._started_in_invocation += 1
         self._metric("JobsStarted")
         latency_ms = (datetime.now(UTC) - envelope.enqueued_at).total_seconds() * 1000
         self._metric("QueueLatency", MetricUnit.Milliseconds, latency_ms)
         started = time.perf_counter()
         try:
-            with deadline(task.options.timeout_s):
+            with deadline(timeout_s):
                 result = task.run(kwargs)
         except Exception as exc:  # noqa: BLE001 -- per-record boundary: every error recorded
             self._metric("JobDuration", MetricUnit.Milliseconds, _ms_since(started))

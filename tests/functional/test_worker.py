@@ -221,16 +221,21 @@ def test_a_crashed_attempt_is_reclaimed_after_its_lease_and_the_charge_happens_o
 def test_a_record_that_cannot_finish_before_the_lambda_timeout_is_handed_back(
     stack: Stack,
 ) -> None:
-    job = stack.producer.enqueue(request(example_tasks.generate_report, 9, "2026-03"))
-    [message] = stack.receive_all(stack.queue_url)
-    event = sqs_event([message], stack.queue_arn, "us-east-1")
-    short = LocalContext(timeout_s=5)  # generate_report may take 30 s
+    jobs = [
+        stack.producer.enqueue(request(example_tasks.generate_report, n, "2026-03")) for n in (1, 2)
+    ]
+    messages = stack.receive_all(stack.queue_url)
+    event = sqs_event(messages, stack.queue_arn, "us-east-1")
+    # generate_report may take 30 s; this invocation has 20 s left. The first record
+    # runs with what is left (no invocation would have more); the second goes back.
+    short = LocalContext(timeout_s=20)
 
     response = stack.worker(registry).handle(event, short)
 
-    assert response == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
-    assert stack.store.get(job.job_id).status is JobStatus.QUEUED
-    assert services.read("report") == []
+    assert response == {"batchItemFailures": [{"itemIdentifier": messages[1]["MessageId"]}]}
+    statuses = [stack.store.get(j.job_id).status for j in jobs]
+    assert statuses == [JobStatus.SUCCEEDED, JobStatus.QUEUED]
+    assert len(services.read("report")) == 1
     assert stack.depth(stack.queue_url)["visible"] == 1, "visible again at once"
 
 

@@ -76,7 +76,10 @@ class EventSourceMapping:
 
     def run_once(self, invoke: Invoke) -> BatchResult:
         """Receive one batch, invoke, and delete what the response says is done."""
-        messages = self.receive()
+        return self.process(self.receive(), invoke)
+
+    def process(self, messages: list[MessageTypeDef], invoke: Invoke) -> BatchResult:
+        """Invoke with a received batch, and delete what the response says is done."""
         if not messages:
             return BatchResult()
         try:

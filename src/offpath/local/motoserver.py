@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import socket
 import subprocess
@@ -86,10 +87,23 @@ def serve(host: str, port: int) -> None:  # pragma: no cover - runs in the child
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
+    _exit_with_parent()
     clock = EmulatorClock()
     clock.install_in_moto()
     app = EmulatorApp(DomainDispatcherApplication(create_backend_app), clock)
     run_simple(host, port, app, threaded=True)
+
+
+def _exit_with_parent() -> None:  # pragma: no cover - runs in the child process
+    """Never outlive the emulator, even when it is killed with no chance to clean up."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,0 +1,181 @@
+"""JobQueue: ``BackgroundTasks``' shape, but the jobs go to SQS, in one batch.
+
+A route adds jobs as it would add background tasks; each call is validated on the
+spot, so a mistake fails the request that made it instead of a worker later. The
+jobs of one request are sent together, with one ``SendMessageBatch`` (up to ten),
+and always before the response leaves: either when the route awaits
+:meth:`JobQueue.flush` for the job ids, or in the dependency's teardown (see
+:mod:`functions.api.deps`).
+
+Example:
+    >>> @app.post("/signup", status_code=201)  # doctest: +SKIP
+    ... async def sign_up(body: SignupRequest, queue: JobQueueDep) -> SignupResponse:
+    ...     queue.add_task(send_welcome_email, body.email)
+    ...     return SignupResponse(...)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from starlette.concurrency import run_in_threadpool
+
+from offpath.envelope import MAX_JSON_DEPTH
+from offpath.errors import InvalidArguments
+from offpath.producer import Enqueued, JobRequest, Producer
+from offpath.tasks import Task, TaskRegistry
+
+P = ParamSpec("P")
+
+# An argument's value sits two levels down in the envelope (envelope -> args ->
+# value), and the worker refuses envelopes deeper than MAX_JSON_DEPTH: a deeper
+# argument could never run, so it is refused here, where the caller can fix it.
+MAX_ARGS_DEPTH = MAX_JSON_DEPTH - 2
+
+
+class JobQueue:
+    """The jobs one request enqueues."""
+
+    def __init__(
+        self,
+        producer: Producer,
+        registry: TaskRegistry,
+        *,
+        correlation_id: str | None = None,
+        logger: Logger | None = None,
+    ) -> None:
+        self.producer = producer
+        self.registry = registry
+        self.correlation_id = correlation_id
+        self.logger = logger
+        self.enqueued: list[Enqueued] = []
+        self._pending: list[JobRequest] = []
+
+    def add_task(self, func: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Validate a call to a registered task now; it is sent with the request's others.
+
+        Raises:
+            UnknownTask: ``func`` is not a registered task (a bug in the route).
+            InvalidArguments: the call does not fit the task's signature or types.
+        """
+        task = self.registry.resolve(func)
+        self._append(task, task.bind(*args, **kwargs))
+
+    def add(
+        self,
+        func: Callable[..., Any],
+        args: Mapping[str, Any],
+        *,
+        delay_s: int = 0,
+        idempotency_key: str | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        """Like :meth:`add_task`, with arguments as a mapping (JSON) and delivery options.
+
+        Raises:
+            UnknownTask: ``func`` is not a registered task.
+            InvalidArguments: ``args`` do not fit the task.
+        """
+        task = self.registry.resolve(func)
+        self._append(
+            task,
+            task.validate(args),
+            delay_s=delay_s,
+            idempotency_key=idempotency_key,
+            job_id=job_id,
+        )
+
+    @property
+    def pending(self) -> int:
+        """Jobs added and not sent yet."""
+        return len(self._pending)
+
+    async def flush(self) -> list[Enqueued]:
+        """Send the pending jobs (one SendMessageBatch per ten); their handles, in order.
+
+        Raises:
+            PayloadTooLarge: a job's message is over the SQS limit; nothing is sent.
+            IdempotencyConflict: a key was reused for another call; nothing new is sent.
+            EnqueueError: SQS kept refusing the messages.
+        """
+        if not self._pending:
+            return []
+        jobs, self._pending = self._pending, []
+        # boto3 blocks: keep the event loop free for other requests (uvicorn locally).
+        enqueued = await run_in_threadpool(self.producer.enqueue_many, jobs)
+        self.enqueued.extend(enqueued)
+        if self.logger is not None:
+            # Ids and names only: arguments can hold personal data.
+            self.logger.info(
+                "jobs enqueued",
+                extra={
+                    "jobs": [
+                        {"job_id": e.job_id, "task": j.task.name, "duplicate": e.duplicate}
+                        for j, e in zip(jobs, enqueued, strict=True)
+                    ]
+                },
+            )
+        return enqueued
+
+    def _append(
+        self,
+        task: Task[Any, Any],
+        args: dict[str, Any],
+        *,
+        delay_s: int = 0,
+        idempotency_key: str | None = None,
+        job_id: str | None = None,
+    ) -> None:
+        _check_wire_safe(task, args)
+        self._pending.append(
+            JobRequest(
+                task=task,
+                args=args,
+                delay_s=delay_s,
+                job_id=job_id,
+                idempotency_key=idempotency_key,
+                correlation_id=self.correlation_id,
+            )
+        )
+
+
+def _check_wire_safe(task: Task[Any, Any], args: dict[str, Any]) -> None:
+    """Refuse arguments the envelope cannot carry, naming the argument.
+
+    Pydantic accepts both of these, but a lone surrogate (``"\\ud800"``, legal in
+    JSON text) cannot be encoded as UTF-8, so the send would fail with an
+    unhelpful serialization error; and the worker rejects over-deep envelopes.
+    """
+    for name, value in args.items():
+        if _depth(value) > MAX_ARGS_DEPTH:
+            _reject(task, name, "too_deep", f"nests deeper than {MAX_ARGS_DEPTH} levels")
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            _reject(task, name, "string_unicode", "text is not valid Unicode (lone surrogate)")
+
+
+def _reject(task: Task[Any, Any], name: str, code: str, message: str) -> None:
+    detail = InitErrorDetails(type=PydanticCustomError(code, message), loc=(name,), input=None)
+    error = ValidationError.from_exception_data(task.name, [detail])
+    raise InvalidArguments(f"{task.name}: {name}: {message}") from error
+
+
+def _depth(value: Any) -> int:
+    # Iterative: a hostile, deeply nested value must not exhaust the stack here.
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_ARGS_DEPTH:
+            break
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return deepest

@@ -1,0 +1,15 @@
+"""The API function's Powertools objects, one of each per container.
+
+They live here rather than in :mod:`functions.api.handler` because the app's
+middleware also uses the logger (to stamp the request's correlation id on every
+line), and the handler imports the app: one module owning them avoids a cycle.
+Building them reads environment variables only; no AWS call happens at import.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()

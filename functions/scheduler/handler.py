@@ -1,0 +1,54 @@
+"""SchedulerFunction: turns EventBridge schedule ticks into jobs on JobsQueue.
+
+Thin on purpose: the logic lives in :mod:`offpath.schedules`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from offpath.aws import Clients
+from offpath.producer import Producer
+from offpath.runtime import build_producer, load_tasks
+from offpath.schedules import enqueue_scheduled, parse_scheduled_event
+from offpath.settings import Settings
+from offpath.tasks import TaskRegistry
+
+# A batch whose records were all handed back records no metric; that is normal here.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+logger = Logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))
+tracer = Tracer()
+
+
+@functools.cache
+def _wiring() -> tuple[TaskRegistry, Producer]:
+    """Built on the first invocation and kept while the container is warm."""
+    settings = Settings()
+    return load_tasks(settings), build_producer(settings, Clients(settings.region))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    registry, producer = _wiring()
+    run = parse_scheduled_event(event, datetime.now(UTC))
+    job = enqueue_scheduled(run, registry, producer)
+    logger.set_correlation_id(job.job_id)
+    logger.info(
+        "scheduled job enqueued",
+        extra={"task": run.task, "schedule": run.schedule, "duplicate": job.duplicate},
+    )
+    if not job.duplicate:
+        metrics.add_metric(name="JobsEnqueued", unit=MetricUnit.Count, value=1)
+    return {"job_id": job.job_id, "duplicate": job.duplicate}

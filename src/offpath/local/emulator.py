@@ -1,0 +1,321 @@
+"""``offpath dev``: the whole template running locally on an embedded AWS emulator.
+
+:class:`Emulator` provisions the template's resources on moto's server (or on an
+endpoint you name), runs each function in Lambda-like child processes, serves the
+HttpApi, polls SQS like Lambda's event source mapping, and fires schedules. With
+``background=False`` nothing runs by itself: tests call :meth:`drain`,
+:meth:`advance` and :meth:`fire_due` for a deterministic run with no sleeps.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from offpath.aws import Clients
+from offpath.local.clock import EmulatorClock
+from offpath.local.esm import BatchResult, EventSourceMapping
+from offpath.local.http_api import HttpApi
+from offpath.local.lambda_env import FunctionConfig, FunctionPool, Invocation
+from offpath.local.motoserver import MotoServer
+from offpath.local.provision import Provisioned, provision
+from offpath.local.schedules import LocalSchedule, load_schedules
+from offpath.local.topology import FunctionSpec, SqsEventSpec
+
+LOCAL_CREDENTIALS = ("test", "test")  # LocalStack and moto accept these
+DEFAULT_CONCURRENCY = 10  # Lambda's is 1000; a laptop's is lower
+POLL_WAIT_S = 2  # long-poll; short enough for a prompt Ctrl-C
+
+
+@dataclass
+class EmulatorOptions:
+    template: Path
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    endpoint: str | None = None  # None: start moto's server (unless use_env_endpoints)
+    use_env_endpoints: bool = False  # AWS_ENDPOINT_URL_<SERVICE> per service, as boto3 reads
+    region: str = "us-east-1"
+    stack_name: str = "offpath"
+    parameters: dict[str, Any] = field(default_factory=dict)
+    outbox: Path | None = None
+    background: bool = True
+    extra_environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Mapping:
+    function: str
+    spec: SqsEventSpec
+    esm: EventSourceMapping
+    slots: threading.Semaphore
+
+
+class Emulator:
+    """The template, running."""
+
+    def __init__(self, options: EmulatorOptions, log: Callable[[str], None] = print) -> None:
+        self.options = options
+        self.log = log
+        self.clock = EmulatorClock()
+        self.server: MotoServer | None = None
+        self.endpoint = options.endpoint or ""
+        self.clients: Clients | None = None
+        self.provisioned: Provisioned | None = None
+        self.pools: dict[str, FunctionPool] = {}
+        self.mappings: list[_Mapping] = []
+        self.schedules: dict[str, LocalSchedule] = {}
+        self.http: HttpApi | None = None
+        self.invocations: deque[Invocation] = deque(maxlen=1000)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._executor: ThreadPoolExecutor | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Emulator:
+        if not self.options.endpoint and not self.options.use_env_endpoints:
+            self.server = MotoServer(self.options.host).start()
+            self.endpoint = self.server.endpoint
+        # Emulators accept any credentials; never pick up the user's real ones.
+        session = boto3.session.Session(
+            aws_access_key_id=LOCAL_CREDENTIALS[0],
+            aws_secret_access_key=LOCAL_CREDENTIALS[1],
+            region_name=self.options.region,
+        )
+        self.clients = Clients(
+            self.options.region, endpoint_url=self.endpoint or None, session=session
+        )
+        self.provisioned = provision(
+            self.options.template,
+            self.clients,
+            stack_name=self.options.stack_name,
+            parameters=self.options.parameters,
+        )
+        topology = self.provisioned.topology
+        self.schedules = load_schedules(topology, self.clock.now())
+        for spec in topology.functions.values():
+            self.pools[spec.logical_id] = FunctionPool(
+                self._config(spec),
+                max_environments=self._concurrency(spec),
+                on_invocation=self._record,
+            )
+            for event in spec.sqs_events:
+                if event.enabled:
+                    self.mappings.append(self._mapping(spec.logical_id, event))
+        api = next((f for f in topology.functions.values() if f.routes), None)
+        if api is not None:
+            self.http = HttpApi(
+                api.routes,
+                self.pools[api.logical_id].invoke,
+                host=self.options.host,
+                port=self.options.api_port,
+                on_request=self._log_request,
+            ).start()
+        if self.options.background:
+            self._start_background()
+        return self
+
+    def stop(self) -> None:
+        """Stop everything this emulator started; leaves no process behind."""
+        self._stop.set()
+        if self.http is not None:
+            self.http.stop()
+        for thread in self._threads:
+            thread.join(POLL_WAIT_S + 3)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        for pool in self.pools.values():
+            pool.stop()
+        if self.server is not None:
+            self.server.stop()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ wiring
+    @property
+    def topology_not_emulated(self) -> list[str]:
+        return self.provisioned.topology.not_emulated if self.provisioned else []
+
+    @property
+    def api_url(self) -> str | None:
+        return self.http.url if self.http else None
+
+    def _config(self, spec: FunctionSpec) -> FunctionConfig:
+        passthrough = {k: v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")}
+        environment = {
+            **spec.environment,
+            **passthrough,
+            **({"AWS_ENDPOINT_URL": self.endpoint} if self.endpoint else {}),
+            "AWS_REGION": self.options.region,
+            "AWS_DEFAULT_REGION": self.options.region,
+            "AWS_ACCESS_KEY_ID": "offpath-local",
+            "AWS_SECRET_ACCESS_KEY": "offpath-local",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            # No X-Ray daemon locally: Powertools Tracer would only warn.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": spec.environment.get(
+                "POWERTOOLS_SERVICE_NAME", spec.logical_id
+            ),
+            **self.options.extra_environment,
+        }
+        if self.options.outbox:
+            environment["OFFPATH_OUTBOX"] = str(self.options.outbox)
+        return FunctionConfig(
+            name=spec.logical_id,
+            handler=spec.handler,
+            code_root=str((self.options.template.parent / spec.code_uri).resolve()),
+            timeout_s=spec.timeout_s,
+            memory_mb=spec.memory_mb,
+            environment=environment,
+        )
+
+    @staticmethod
+    def _concurrency(spec: FunctionSpec) -> int:
+        limits = [e.max_concurrency for e in spec.sqs_events if e.max_concurrency]
+        return min(limits) if limits else DEFAULT_CONCURRENCY
+
+    def _mapping(self, function: str, event: SqsEventSpec) -> _Mapping:
+        assert self.clients is not None and self.provisioned is not None
+        queue_url = self.provisioned.queue_url(event.queue)
+        esm = EventSourceMapping(
+            sqs=self.clients.sqs,
+            queue_url=queue_url,
+            queue_arn=self.provisioned.topology.resolver.attrs[(event.queue, "Arn")],
+            region=self.options.region,
+            batch_size=event.batch_size,
+            batching_window_s=event.batching_window_s,
+            report_batch_item_failures=event.report_batch_item_failures,
+            wait_time_s=POLL_WAIT_S,
+        )
+        slots = threading.Semaphore(event.max_concurrency or DEFAULT_CONCURRENCY)
+        return _Mapping(function, event, esm, slots)
+
+    # ------------------------------------------------------------------ running
+    def invoke(self, function: str, event: Any) -> Any:
+        """Invoke a function once, like ``sam local invoke``; raises if it errors."""
+        return self.pools[function].invoke(event)
+
+    def drain(self, max_batches: int = 10_000) -> list[BatchResult]:
+        """Run every event source until no message is visible. Deterministic: no threads."""
+        results: list[BatchResult] = []
+        progress = True
+        while progress and len(results) < max_batches:
+            progress = False
+            for mapping in self.mappings:
+                result = mapping.esm.process(
+                    self._receive_now(mapping), self.pools[mapping.function].invoke
+                )
+                if result.received:
+                    results.append(result)
+                    progress = True
+        return results
+
+    def _receive_now(self, mapping: _Mapping) -> list[Any]:
+        esm = mapping.esm
+        saved = (esm.wait_time_s, esm.batching_window_s)
+        esm.wait_time_s, esm.batching_window_s = 0, 0
+        try:
+            return esm.receive()
+        finally:
+            esm.wait_time_s, esm.batching_window_s = saved
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock of moto (visibility, delays) and of the schedules forward."""
+        if self.server is not None:
+            self.server.advance(seconds)
+        return self.clock.advance(seconds)
+
+    def fire_due(self) -> list[tuple[str, datetime]]:
+        """Fire every schedule tick that is due by the emulator clock."""
+        fired = []
+        for name, schedule in self.schedules.items():
+            for tick in schedule.due(self.clock.now()):
+                self._fire(schedule, tick)
+                fired.append((name, tick))
+        return fired
+
+    def fire(self, name: str) -> Any:
+        """Fire one schedule now (``offpath schedules fire NAME``)."""
+        if name not in self.schedules:
+            known = ", ".join(sorted(self.schedules)) or "none"
+            raise KeyError(f"no schedule named {name!r} (the template has: {known})")
+        return self._fire(self.schedules[name], self.clock.now().replace(microsecond=0))
+
+    def _fire(self, schedule: LocalSchedule, tick: datetime) -> Any:
+        schedule.fired.append(tick)
+        event = schedule.event(tick, self.options.region, "123456789012")
+        self.log(f"schedule {schedule.spec.name} fired for {tick.isoformat()}")
+        return self.invoke(schedule.spec.function, event)
+
+    # ------------------------------------------------------------------ background
+    def _start_background(self) -> None:
+        workers = sum(m.spec.max_concurrency or DEFAULT_CONCURRENCY for m in self.mappings)
+        self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="esm")
+        for mapping in self.mappings:
+            self._spawn(f"poller-{mapping.spec.name}", functools.partial(self._poll, mapping))
+        if self.schedules:
+            self._spawn("schedules", self._tick_schedules)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _poll(self, mapping: _Mapping) -> None:
+        """One poller: a batch is received only when an invocation slot is free."""
+        invoke = self.pools[mapping.function].invoke
+        assert self._executor is not None
+        while not self._stop.is_set():
+            mapping.slots.acquire()
+            try:
+                messages = mapping.esm.receive() if not self._stop.is_set() else []
+            except Exception as exc:  # noqa: BLE001 -- keep polling, as Lambda does
+                self.log(f"poller {mapping.spec.name}: {exc}")
+                messages = []
+                self._stop.wait(1)
+            if not messages:
+                mapping.slots.release()
+                continue
+
+            def run(batch: list[Any] = messages) -> None:
+                try:
+                    mapping.esm.process(batch, invoke)
+                finally:
+                    mapping.slots.release()
+
+            self._executor.submit(run)
+
+    def _tick_schedules(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self.fire_due()
+            except Exception as exc:  # noqa: BLE001 -- a failed tick must not stop the rest
+                self.log(f"schedule failed: {exc}")
+
+    # ------------------------------------------------------------------ logging
+    def _record(self, invocation: Invocation) -> None:
+        self.invocations.append(invocation)
+        temperature = "cold" if invocation.cold else "warm"
+        line = f"{invocation.function} {temperature} {invocation.duration_ms:.0f} ms"
+        if invocation.records_in:
+            line += f" records {invocation.records_in} failures {invocation.failures_out}"
+        if invocation.error:
+            line += f" ERROR {invocation.error}"
+        self.log(line)
+
+    def _log_request(self, method: str, path: str, status: int, seconds: float) -> None:
+        self.log(f"{method} {path} -> {status} ({seconds * 1000:.0f} ms)")

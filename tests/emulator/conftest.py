@@ -1,0 +1,49 @@
+"""Emulator fixtures: the emulator on its own moto server, deterministic by default."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offpath.local.emulator import Emulator, EmulatorOptions
+
+HERE = Path(__file__).resolve().parent
+SEMANTICS_TEMPLATE = HERE / "template.yaml"
+
+StartEmulator = Callable[..., Emulator]
+
+
+@pytest.fixture
+def consumer_log(tmp_path: Path) -> Path:
+    return tmp_path / "consumer.jsonl"
+
+
+@pytest.fixture
+def start_emulator(tmp_path: Path, consumer_log: Path) -> Iterator[StartEmulator]:
+    started: list[Emulator] = []
+
+    def start(template: Path = SEMANTICS_TEMPLATE, **options: Any) -> Emulator:
+        options.setdefault("background", False)
+        options.setdefault("api_port", 0)
+        options.setdefault("outbox", tmp_path / "outbox.jsonl")
+        extra = {"CONSUMER_LOG": str(consumer_log), **options.pop("extra_environment", {})}
+        emulator = Emulator(
+            EmulatorOptions(template=template, extra_environment=extra, **options),
+            log=lambda line: None,
+        )
+        started.append(emulator)
+        return emulator.start()
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]

@@ -1,0 +1,47 @@
+"""A raw SQS consumer for the emulator tests: each body says how to behave.
+
+``ok``, ``fail`` (reported in batchItemFailures), ``raise`` (the invocation
+errors), ``crash-once:<id>`` (``os._exit`` the first time), ``hang-once:<id>``
+(outlives the 2 s Timeout the first time), ``slow`` (0.4 s). Every invocation
+appends one line to ``$CONSUMER_LOG``: its pid and the bodies it got.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _once(marker: str) -> bool:
+    """True the first time ``marker`` is seen across processes."""
+    path = Path(os.environ["CONSUMER_LOG"]).with_name(f"marker-{marker}")
+    try:
+        path.touch(exist_ok=False)
+    except FileExistsError:
+        return False
+    return True
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bodies = [r["body"] for r in event["Records"]]
+    start = time.time()
+    failures = []
+    for record in event["Records"]:
+        body: str = record["body"]
+        if body == "raise":
+            raise RuntimeError("the function raised")
+        if body.startswith("crash-once:") and _once(body):
+            os._exit(3)
+        if body.startswith("hang-once:") and _once(body):
+            time.sleep(30)
+        if body == "slow":
+            time.sleep(0.4)
+        if body == "fail":
+            failures.append({"itemIdentifier": record["messageId"]})
+    line = {"pid": os.getpid(), "bodies": bodies, "start": start, "end": time.time()}
+    with open(os.environ["CONSUMER_LOG"], "a") as log:
+        log.write(json.dumps(line) + "\n")
+    return {"batchItemFailures": failures}
