@@ -8,13 +8,13 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from offpath import invocation
 from offpath.aws import Clients
 from offpath.producer import Producer
 from offpath.runtime import build_producer, load_tasks
@@ -42,7 +42,7 @@ def _wiring() -> tuple[TaskRegistry, Producer]:
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     registry, producer = _wiring()
-    run = parse_scheduled_event(event, datetime.now(UTC))
+    run = parse_scheduled_event(event, invocation.now())
     job = enqueue_scheduled(run, registry, producer)
     logger.set_correlation_id(job.job_id)
     logger.info(

@@ -159,14 +159,27 @@ def schedules_list(
     template: TemplateOption = Path("template.yaml"),
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     count: Annotated[int, typer.Option(help="fire times to show")] = 3,
+    after: Annotated[
+        datetime | None, typer.Option(help="compute from this UTC instant instead of now")
+    ] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="AWS endpoint whose Scheduler holds one-off schedules")
+    ] = None,
 ) -> None:
-    """Each schedule: name, expression, time zone, target task, next fire times."""
+    """Each schedule: name, expression, time zone, target task, next fire times.
+
+    One-off schedules of delayed jobs are read from EventBridge Scheduler: the running
+    `offpath dev`'s, or the endpoint given.
+    """
     from offpath.cron import ScheduleExpressionError
     from offpath.local.schedule_list import list_schedules
     from offpath.local.template import TemplateError
 
+    now = (after.replace(tzinfo=UTC) if after and after.tzinfo is None else after) or (
+        datetime.now(UTC)
+    )
     try:
-        rows = list_schedules(template, datetime.now(UTC), count=count)
+        rows = list_schedules(template, now, count=count, one_offs=_one_offs(template, endpoint))
     except (TemplateError, ScheduleExpressionError) as exc:
         err.print(f"[red]{template}: {exc}[/]")
         raise typer.Exit(2) from None
@@ -184,6 +197,31 @@ def schedules_list(
             "\n".join(row["next"]),
         )
     console.print(table)
+
+
+def _one_offs(template: Path, endpoint: str | None) -> list[Any]:
+    """One-off schedules from the Scheduler of `offpath dev` (or ``endpoint``)."""
+    from offpath.local.control import read_state
+
+    if endpoint is None:
+        state = read_state()
+        if state is None:
+            return []
+        endpoint = state["endpoint"]
+    import boto3
+
+    from offpath.local.schedules import list_one_offs
+    from offpath.local.topology import read_topology
+
+    groups = list(read_topology(template).schedule_groups.values())
+    client = boto3.client(
+        "scheduler",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 -- local emulator
+    )
+    return list_one_offs(client, groups)
 
 
 def _now() -> str:

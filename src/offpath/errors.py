@@ -61,3 +61,12 @@ class StoreError(OffpathError):
 
 class JobNotFound(OffpathError):
     """No job record has this id."""
+
+
+class JobNotCancellable(OffpathError):
+    """The job already started or finished."""
+
+    def __init__(self, job: object) -> None:
+        status = getattr(job, "status", "?")
+        super().__init__(f"job {getattr(job, 'job_id', '?')} is {status}; it cannot be cancelled")
+        self.job = job

@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _current: ContextVar[Any | None] = ContextVar("offpath_lambda_context", default=None)
+# Only `offpath dev` sets this: its clock runs ahead when tests move time forward, and
+# a function that reads "now" (a schedule tick) must see the emulator's time. On
+# Lambda it is always 0.
+_clock_offset_s: ContextVar[float] = ContextVar("offpath_clock_offset_s", default=0.0)
 
 
 def current_context() -> Any | None:
@@ -28,3 +33,18 @@ def invocation(context: Any | None) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def now() -> datetime:
+    """The current time as the platform sees it (UTC)."""
+    return datetime.now(UTC) + timedelta(seconds=_clock_offset_s.get())
+
+
+@contextmanager
+def clock_offset(seconds: float) -> Iterator[None]:
+    """Run the block with the emulator's clock offset (local only)."""
+    token = _clock_offset_s.set(seconds)
+    try:
+        yield
+    finally:
+        _clock_offset_s.reset(token)

@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES, Envelope
-from offpath.errors import EnqueueError, OffpathError
-from offpath.store import Job, JobStatus, JobStore, NewJob
+from offpath.errors import ConfigurationError, EnqueueError, OffpathError
+from offpath.oneoff import OneOffScheduler, schedule_name_for
+from offpath.store import Job, JobStatus, JobStore, NewJob, utcnow
 from offpath.tasks import Task
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
-MAX_DELAY_S = 900  # SQS DelaySeconds ceiling
+MAX_DELAY_S = 900  # SQS DelaySeconds ceiling; longer delays go through EventBridge Scheduler
+MAX_SCHEDULE_S = 365 * 24 * 3600
 BATCH_SIZE = 10  # SendMessageBatch ceiling
 SEND_ATTEMPTS = 4
 
@@ -45,10 +49,13 @@ class JobRequest:
     job_id: str | None = None
     idempotency_key: str | None = None
     correlation_id: str | None = None
+    run_at: datetime | None = None  # aware; a ZoneInfo zone is kept for the schedule
 
     def __post_init__(self) -> None:
-        if not 0 <= self.delay_s <= MAX_DELAY_S:
-            raise ValueError(f"delay_s must be within 0..{MAX_DELAY_S} for SQS DelaySeconds")
+        if not 0 <= self.delay_s <= MAX_SCHEDULE_S:
+            raise ValueError(f"delay_s must be within 0..{MAX_SCHEDULE_S}")
+        if self.run_at is not None and (self.delay_s or self.run_at.tzinfo is None):
+            raise ValueError("run_at must be timezone-aware and excludes delay_s")
         if self.idempotency_key and not self.task.options.durable:
             raise ValueError(
                 f"{self.task.name} is fire-and-forget and keeps no record to deduplicate on; "
@@ -86,6 +93,12 @@ class _Pending:
     request: JobRequest
     envelope: Envelope
     body: str
+    delay_s: int = 0  # SQS DelaySeconds
+    due_at: datetime | None = None  # set when EventBridge Scheduler delivers it
+
+    @property
+    def durable(self) -> bool:
+        return self.request.task.options.durable
 
 
 class Producer:
@@ -97,11 +110,15 @@ class Producer:
         queue_url: str,
         store: JobStore,
         *,
+        scheduler: OneOffScheduler | None = None,
+        clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.store = store
+        self.scheduler = scheduler
+        self.clock = clock
         self.sleep = sleep
 
     def enqueue(self, job: JobRequest) -> Enqueued:
@@ -126,6 +143,8 @@ class Producer:
             existing = self._create_record(item)
             if existing is not None:
                 results[index] = existing
+            elif item.due_at is not None:
+                results[index] = self._schedule(item)
             else:
                 to_send.append((index, item))
         try:
@@ -135,11 +154,21 @@ class Producer:
             raise
         for index, item in to_send:
             results[index] = Enqueued(
-                job_id=item.envelope.job_id,
-                status=JobStatus.QUEUED,
-                durable=item.request.task.options.durable,
+                job_id=item.envelope.job_id, status=JobStatus.QUEUED, durable=item.durable
             )
         return [results[i] for i in range(len(pending))]
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a job that has not started; its one-off schedule, if any, is deleted.
+
+        Raises:
+            JobNotFound: no such job.
+            JobNotCancellable: it already started or finished (the job is attached).
+        """
+        job = self.store.cancel(job_id)
+        if job.schedule_name and self.scheduler is not None:
+            self.scheduler.delete(job.schedule_name)
+        return job
 
     def _prepare(self, job: JobRequest) -> _Pending:
         job_id = job.job_id
@@ -148,13 +177,41 @@ class Producer:
         envelope = Envelope.new(
             job.task.name, job.args, job_id=job_id, correlation_id=job.correlation_id
         )
-        return _Pending(job, envelope, envelope.to_body())
+        item = _Pending(job, envelope, envelope.to_body())
+        delay_s = job.delay_s
+        if job.run_at is not None:
+            delay_s = max(0, math.ceil((job.run_at - self.clock()).total_seconds()))
+        if delay_s <= MAX_DELAY_S:
+            item.delay_s = delay_s
+            return item
+        if not item.durable:
+            raise ValueError(
+                f"{job.task.name} is fire-and-forget; delays over {MAX_DELAY_S} s need a "
+                "durable task (the schedule is tracked in its job record)"
+            )
+        if self.scheduler is None:
+            raise ConfigurationError(
+                f"a delay of {delay_s} s needs EventBridge Scheduler (OFFPATH_SCHEDULER_*)"
+            )
+        item.due_at = job.run_at or self.clock() + timedelta(seconds=delay_s)
+        return item
+
+    def _schedule(self, item: _Pending) -> Enqueued:
+        """Hand a long-delayed job to EventBridge Scheduler; undo the record on failure."""
+        assert self.scheduler is not None and item.due_at is not None
+        try:
+            self.scheduler.create(schedule_name_for(item.envelope.job_id), item.due_at, item.body)
+        except OffpathError:
+            self.store.delete(item.envelope.job_id)
+            raise
+        return Enqueued(job_id=item.envelope.job_id, status=JobStatus.SCHEDULED)
 
     def _create_record(self, item: _Pending) -> Enqueued | None:
         """Create a durable job's record; return the existing job when the id is taken."""
-        if not item.request.task.options.durable:
+        if not item.durable:
             return None
         digest = args_digest(item.envelope.args)
+        scheduled = item.due_at is not None
         existing = self.store.create(
             NewJob(
                 job_id=item.envelope.job_id,
@@ -162,6 +219,9 @@ class Producer:
                 correlation_id=item.envelope.correlation_id,
                 args_sha256=digest,
                 idempotency_key=item.request.idempotency_key,
+                status=JobStatus.SCHEDULED if scheduled else JobStatus.QUEUED,
+                due_at=item.due_at,
+                schedule_name=schedule_name_for(item.envelope.job_id) if scheduled else None,
             )
         )
         if existing is None:
@@ -201,8 +261,8 @@ class Producer:
 
     def _send_one(self, item: _Pending) -> None:
         kwargs: dict[str, Any] = {}
-        if item.request.delay_s:
-            kwargs["DelaySeconds"] = item.request.delay_s
+        if item.delay_s:
+            kwargs["DelaySeconds"] = item.delay_s
         try:
             self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=item.body, **kwargs)
         except ClientError as exc:
@@ -215,14 +275,14 @@ class Producer:
         record on claim, so removing it loses nothing.
         """
         for item in items:
-            if item.request.task.options.durable:
+            if item.durable:
                 self.store.delete(item.envelope.job_id)
 
 
 def _entry(entry_id: str, item: _Pending) -> SendMessageBatchRequestEntryTypeDef:
     entry: SendMessageBatchRequestEntryTypeDef = {"Id": entry_id, "MessageBody": item.body}
-    if item.request.delay_s:
-        entry["DelaySeconds"] = item.request.delay_s
+    if item.delay_s:
+        entry["DelaySeconds"] = item.delay_s
     return entry
 
 

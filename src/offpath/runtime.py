@@ -10,6 +10,7 @@ import importlib
 from aws_lambda_powertools import Logger
 
 from offpath.aws import Clients
+from offpath.oneoff import OneOffScheduler
 from offpath.producer import Producer
 from offpath.settings import Settings
 from offpath.store import DynamoDBJobStore
@@ -29,7 +30,19 @@ def build_store(settings: Settings, clients: Clients) -> DynamoDBJobStore:
 
 
 def build_producer(settings: Settings, clients: Clients) -> Producer:
-    return Producer(clients.sqs, settings.queue_url, build_store(settings, clients))
+    """The producer; with the Scheduler settings, it also takes delays over 15 minutes."""
+    scheduler = None
+    if settings.scheduler_role_arn and settings.queue_arn:
+        scheduler = OneOffScheduler(
+            clients.scheduler,
+            settings.scheduler_group,
+            settings.scheduler_role_arn,
+            settings.queue_arn,
+            settings.scheduler_dlq_arn or settings.queue_arn,
+        )
+    return Producer(
+        clients.sqs, settings.queue_url, build_store(settings, clients), scheduler=scheduler
+    )
 
 
 def build_worker(

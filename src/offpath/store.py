@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from offpath.errors import JobNotFound, StoreError
+from offpath.errors import JobNotCancellable, JobNotFound, StoreError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -172,6 +172,8 @@ class JobStore(Protocol):
     def bury(self, job_id: str, error: JobError, attempt: int | None = None) -> bool: ...
 
     def get(self, job_id: str) -> Job: ...
+
+    def cancel(self, job_id: str) -> Job: ...
 
     def delete(self, job_id: str) -> None: ...
 
@@ -359,6 +361,34 @@ class DynamoDBJobStore:
                 return False
             raise StoreError(f"cannot update job {job_id}: {exc}") from exc
         return True
+
+    def cancel(self, job_id: str) -> Job:
+        """Mark a waiting job cancelled; a message that still arrives is acknowledged."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                UpdateExpression="SET #status = :cancelled, updated_at = :now, finished_at = :now",
+                # Why: only a job that has not started can be cancelled.
+                ConditionExpression="#status IN (:queued, :scheduled)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": _s(JobStatus.CANCELLED),
+                    ":queued": _s(JobStatus.QUEUED),
+                    ":scheduled": _s(JobStatus.SCHEDULED),
+                    ":now": _n(self._now()),
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            old = _conditional_old_item(exc)
+            if old is None:
+                raise StoreError(f"cannot cancel job {job_id}: {exc}") from exc
+            if not old:
+                raise JobNotFound(job_id) from None
+            raise JobNotCancellable(Job.from_item(old)) from None
+        return Job.from_item(dict(response["Attributes"]))
 
     def get(self, job_id: str) -> Job:
         try:

@@ -8,8 +8,14 @@ import functions.shared.tasks as example_tasks
 import pytest
 
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES, Envelope
-from offpath.errors import EnqueueError, JobNotFound, PayloadTooLarge
-from offpath.producer import IdempotencyConflict, JobRequest, job_id_for_key, request
+from offpath.errors import ConfigurationError, EnqueueError, JobNotFound, PayloadTooLarge
+from offpath.producer import (
+    MAX_SCHEDULE_S,
+    IdempotencyConflict,
+    JobRequest,
+    job_id_for_key,
+    request,
+)
 from offpath.store import JobStatus
 from offpath.tasks import TaskRegistry
 from tests.support import Stack
@@ -124,10 +130,17 @@ def test_a_delay_uses_delay_seconds(stack: Stack) -> None:
     assert stack.depth(stack.queue_url)["visible"] == 1
 
 
-@pytest.mark.parametrize("delay_s", [-1, 901])
-def test_delays_outside_sqs_range_are_refused(delay_s: int) -> None:
+@pytest.mark.parametrize("delay_s", [-1, MAX_SCHEDULE_S + 1])
+def test_delays_out_of_range_are_refused(delay_s: int) -> None:
     with pytest.raises(ValueError, match="delay_s"):
         JobRequest(example_tasks.always_fail, {}, delay_s=delay_s)
+
+
+def test_a_long_delay_without_a_scheduler_is_a_configuration_error(stack: Stack) -> None:
+    args = example_tasks.generate_report.bind(1, "2026-01")
+    with pytest.raises(ConfigurationError, match="EventBridge Scheduler"):
+        stack.producer.enqueue(JobRequest(example_tasks.generate_report, args, delay_s=901))
+    assert stack.calls.calls == []
 
 
 def test_idempotency_keys_need_a_durable_task() -> None:

@@ -276,13 +276,23 @@ def test_schedules_pass_their_task_as_input(resources: JsonDict) -> None:
     assert rule["ScheduleExpression"] == "cron(0 8 * * ? *)"
     (target,) = rule["Targets"]
     assert target["Arn"] == get_att("SchedulerFunction")
-    assert json.loads(target["Input"]) == {"task": "send_daily_digest", "args": {}}
+    assert json.loads(target["Input"]) == {
+        "task": "send_daily_digest",
+        "args": {},
+        "schedule": "DailyDigest",
+    }
 
     schedule = props(resources, "SchedulerFunctionExchangeRates")
     assert schedule["ScheduleExpression"] == "cron(0 */6 ? * MON-FRI *)"
     assert schedule["ScheduleExpressionTimezone"] == "Europe/Paris"
     assert schedule["Target"]["Arn"] == get_att("SchedulerFunction")
-    assert json.loads(schedule["Target"]["Input"]) == {"task": "sync_exchange_rates", "args": {}}
+    assert json.loads(schedule["Target"]["Input"]) == {
+        "task": "sync_exchange_rates",
+        "args": {},
+        "schedule": "ExchangeRates",
+        # Filled in by EventBridge Scheduler at each tick: the job id's time.
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+    }
     # Left to CloudFormation so that two stacks in one account don't clash.
     assert "Name" not in schedule
 

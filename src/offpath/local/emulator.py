@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from offpath.local.http_api import HttpApi
 from offpath.local.lambda_env import FunctionConfig, FunctionPool, Invocation
 from offpath.local.motoserver import MotoServer
 from offpath.local.provision import Provisioned, provision
-from offpath.local.schedules import LocalSchedule, load_schedules
+from offpath.local.schedules import LocalSchedule, list_one_offs, load_schedules
 from offpath.local.topology import FunctionSpec, SqsEventSpec
 
 LOCAL_CREDENTIALS = ("test", "test")  # LocalStack and moto accept these
@@ -107,6 +107,7 @@ class Emulator:
                 self._config(spec),
                 max_environments=self._concurrency(spec),
                 on_invocation=self._record,
+                clock_offset_s=lambda: self.clock.offset_s,
             )
             for event in spec.sqs_events:
                 if event.enabled:
@@ -240,12 +241,39 @@ class Emulator:
         return self.clock.advance(seconds)
 
     def fire_due(self) -> list[tuple[str, datetime]]:
-        """Fire every schedule tick that is due by the emulator clock."""
+        """Fire every schedule tick, and every one-off schedule, due by the emulator clock."""
         fired = []
         for name, schedule in self.schedules.items():
             for tick in schedule.due(self.clock.now()):
                 self._fire(schedule, tick)
                 fired.append((name, tick))
+        return fired + self._fire_one_offs()
+
+    def _fire_one_offs(self) -> list[tuple[str, datetime]]:
+        """Deliver due one-time schedules to their SQS target, as EventBridge Scheduler would."""
+        assert self.clients is not None and self.provisioned is not None
+        groups = list(self.provisioned.topology.schedule_groups.values())
+        queues = {
+            self.provisioned.topology.resolver.attrs[(logical, "Arn")]: url
+            for logical, url in self.provisioned.queue_urls.items()
+        }
+        fired = []
+        for one_off in list_one_offs(self.clients.scheduler, groups):
+            if one_off.due_at > self.clock.now():
+                continue
+            if one_off.target_arn not in queues:
+                self.log(
+                    f"one-off schedule {one_off.name}: target {one_off.target_arn} "
+                    "is not a queue of this template; not delivered"
+                )
+                continue
+            self.clients.sqs.send_message(
+                QueueUrl=queues[one_off.target_arn], MessageBody=one_off.input
+            )
+            if one_off.delete_after:
+                self.clients.scheduler.delete_schedule(Name=one_off.name, GroupName=one_off.group)
+            self.log(f"one-off schedule {one_off.name} delivered (due {one_off.due_at})")
+            fired.append((one_off.name, one_off.due_at))
         return fired
 
     def fire(self, name: str) -> Any:
@@ -259,7 +287,10 @@ class Emulator:
         schedule.fired.append(tick)
         event = schedule.event(tick, self.options.region, "123456789012")
         self.log(f"schedule {schedule.spec.name} fired for {tick.isoformat()}")
-        return self.invoke(schedule.spec.function, event)
+        # The function runs as if at the tick, as it would on AWS, even when the
+        # clock jumped past several ticks at once.
+        offset_s = (tick - datetime.now(UTC)).total_seconds()
+        return self.pools[schedule.spec.function].invoke(event, clock_offset_s=offset_s)
 
     # ------------------------------------------------------------------ background
     def _start_background(self) -> None:

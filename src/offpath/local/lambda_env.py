@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from offpath.invocation import clock_offset
 from offpath.local.context import LocalContext
 from offpath.local.esm import InvocationFailed
 
@@ -80,8 +81,10 @@ def _environment_main(conn: Connection) -> None:  # pragma: no cover - the child
                 aws_request_id=request["request_id"],
                 region=config.environment.get("AWS_REGION", "us-east-1"),
             )
+            with clock_offset(request.get("clock_offset_s", 0.0)):
+                response = handler(request["event"], context)
             # Lambda serialises the response as JSON; so do we, and fail as it does.
-            reply = {"ok": True, "cold": cold, "response": handler(request["event"], context)}
+            reply = {"ok": True, "cold": cold, "response": response}
             payload = json.dumps(reply)
         except KeyboardInterrupt:
             return
@@ -121,11 +124,14 @@ class ExecutionEnvironment:
         self.parent.send_bytes(json.dumps(dataclasses.asdict(config)).encode())
         self.invocations = 0
 
-    def invoke(self, event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    def invoke(
+        self, event: dict[str, Any], request_id: str, clock_offset_s: float = 0.0
+    ) -> dict[str, Any]:
         """Run one invocation; raises :class:`InvocationFailed` on timeout or crash."""
         self.invocations += 1
+        request = {"event": event, "request_id": request_id, "clock_offset_s": clock_offset_s}
         try:
-            self.parent.send_bytes(json.dumps({"event": event, "request_id": request_id}).encode())
+            self.parent.send_bytes(json.dumps(request).encode())
             ready = self.parent.poll(self.config.timeout_s)
         except OSError:
             ready = True  # the process is gone: recv below reports it
@@ -170,8 +176,10 @@ class FunctionPool:
         *,
         max_environments: int = 10,
         on_invocation: Callable[[Invocation], None] | None = None,
+        clock_offset_s: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.config = config
+        self.clock_offset_s = clock_offset_s
         self.max_environments = max_environments
         self.on_invocation = on_invocation
         self._idle: deque[ExecutionEnvironment] = deque()
@@ -207,15 +215,20 @@ class FunctionPool:
             env.kill()
         self._slots.release()
 
-    def invoke(self, event: dict[str, Any]) -> Any:
-        """Invoke the function; raises :class:`InvocationFailed` if it errors."""
+    def invoke(self, event: dict[str, Any], clock_offset_s: float | None = None) -> Any:
+        """Invoke the function; raises :class:`InvocationFailed` if it errors.
+
+        ``clock_offset_s`` overrides the emulator clock's offset for this invocation:
+        a schedule tick passed by a jumped clock runs as if at its own time.
+        """
         request_id = str(uuid.uuid4())
+        offset_s = self.clock_offset_s() if clock_offset_s is None else clock_offset_s
         env = self._acquire()
         cold = env.invocations == 0
         started = time.perf_counter()
         healthy = True
         try:
-            reply = env.invoke(event, request_id)
+            reply = env.invoke(event, request_id, offset_s)
         except InvocationFailed as exc:
             healthy = False
             self._log(request_id, cold, started, event, None, str(exc))

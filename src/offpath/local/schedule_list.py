@@ -7,12 +7,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from offpath.local.schedules import load_schedules
+from offpath.local.schedules import OneOff, load_schedules
 from offpath.local.topology import read_topology
 
 
-def list_schedules(template: Path, now: datetime, count: int = 3) -> list[dict[str, Any]]:
-    """Every template schedule with its next ``count`` fire times (ISO 8601, UTC)."""
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def list_schedules(
+    template: Path, now: datetime, count: int = 3, one_offs: list[OneOff] | None = None
+) -> list[dict[str, Any]]:
+    """Every template schedule with its next ``count`` fire times (ISO 8601, UTC),
+    then the one-off schedules of delayed jobs, read from EventBridge Scheduler."""
     topology = read_topology(template)
     rows = []
     for name, schedule in load_schedules(topology, now).items():

@@ -10,11 +10,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from offpath.cron import ScheduleExpression, validate_expression
+from offpath.cron import AtExpression, ScheduleExpression, parse_expression, validate_expression
 from offpath.local.topology import ScheduleSpec, Topology
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 
 @dataclass
@@ -103,3 +106,44 @@ def load_schedules(topology: Topology, now: datetime) -> dict[str, LocalSchedule
                 local.next_at = upcoming[0] if upcoming else None
             schedules[spec.name] = local
     return schedules
+
+
+@dataclass(frozen=True)
+class OneOff:
+    """A one-time schedule stored in EventBridge Scheduler (moto keeps, never fires, them)."""
+
+    name: str
+    group: str
+    expression: str
+    timezone: str | None
+    due_at: datetime
+    target_arn: str
+    input: str
+    delete_after: bool
+
+
+def list_one_offs(client: EventBridgeSchedulerClient, groups: list[str]) -> list[OneOff]:
+    """Every ``at(...)`` schedule in ``groups``, with its due time in UTC."""
+    found = []
+    for group in groups:
+        for page in client.get_paginator("list_schedules").paginate(GroupName=group):
+            for summary in page.get("Schedules", []):
+                schedule = client.get_schedule(Name=summary["Name"], GroupName=group)
+                expression = parse_expression(schedule["ScheduleExpression"])
+                if not isinstance(expression, AtExpression):
+                    continue
+                zone = schedule.get("ScheduleExpressionTimezone")
+                tz = ZoneInfo(zone) if zone else UTC
+                found.append(
+                    OneOff(
+                        name=schedule["Name"],
+                        group=group,
+                        expression=schedule["ScheduleExpression"],
+                        timezone=zone,
+                        due_at=expression.when.replace(tzinfo=tz).astimezone(UTC),
+                        target_arn=schedule["Target"]["Arn"],
+                        input=schedule["Target"].get("Input", "{}"),
+                        delete_after=schedule.get("ActionAfterCompletion") == "DELETE",
+                    )
+                )
+    return found
