@@ -9,18 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from fastapi.openapi.utils import get_openapi
 
-from functions.api.deps import correlation_id
+from functions.api.deps import request_correlation_id
 from functions.api.errors import install_error_handlers
 from functions.api.middleware import (
-    CORRELATION_HEADER,
     ApiGatewayStage,
     BodyLimit,
     CorrelationId,
 )
+from functions.api.openapi import build_openapi
 from functions.api.routes import health, jobs, payments, reports, signup
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES
+from offpath.tasks import registry
 
 API_VERSION = "0.1.0"
 
@@ -45,7 +45,7 @@ def create_app() -> FastAPI:
         version=API_VERSION,
         description=DESCRIPTION,
         # Declares X-Correlation-Id on every operation (the middleware resolves it).
-        dependencies=[Depends(correlation_id)],
+        dependencies=[Depends(request_correlation_id)],
     )
     for module in (health, signup, reports, payments, jobs):
         app.include_router(module.router)
@@ -61,23 +61,8 @@ def create_app() -> FastAPI:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, plus the X-Correlation-Id header on every response."""
     if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-        )
-        header = {
-            "description": "The request's correlation id (see the request header).",
-            "schema": {"type": "string"},
-        }
-        for operations in schema["paths"].values():
-            for operation in operations.values():
-                for response in operation["responses"].values():
-                    response.setdefault("headers", {})[CORRELATION_HEADER] = header
-        app.openapi_schema = schema
+        app.openapi_schema = build_openapi(app, registry)
     return app.openapi_schema
 
 

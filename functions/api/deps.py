@@ -21,8 +21,9 @@ from functions.api.middleware import CORRELATION_HEADER, correlation_id_for
 from functions.api.telemetry import logger
 from offpath.aws import Clients
 from offpath.producer import Producer
+from offpath.runtime import build_producer
 from offpath.settings import Settings
-from offpath.store import DynamoDBJobStore, JobStore
+from offpath.store import JobStore
 from offpath.tasks import TaskRegistry, registry
 
 
@@ -37,19 +38,18 @@ def clients() -> Clients:
 
 
 @functools.cache
-def job_store() -> DynamoDBJobStore:
-    config = settings()
-    return DynamoDBJobStore(clients().dynamodb, config.table_name, ttl_s=config.job_ttl_s)
-
-
-@functools.cache
 def producer() -> Producer:
-    return Producer(clients().sqs, settings().queue_url, job_store())
+    """The producer, with EventBridge Scheduler for delays over 15 minutes."""
+    return build_producer(settings(), clients())
+
+
+def job_store() -> JobStore:
+    return producer().store
 
 
 def reset() -> None:
     """Forget what was built, as a new container would (tests)."""
-    for built in (producer, job_store, clients, settings):
+    for built in (producer, clients, settings):
         built.cache_clear()
 
 
@@ -67,7 +67,7 @@ async def _registry() -> TaskRegistry:
     return registry
 
 
-async def _correlation_id(
+async def request_correlation_id(
     request: Request,
     _header: Annotated[
         str | None,
@@ -88,14 +88,13 @@ async def _correlation_id(
 ProducerDep = Annotated[Producer, Depends(_producer)]
 StoreDep = Annotated[JobStore, Depends(_store)]
 RegistryDep = Annotated[TaskRegistry, Depends(_registry)]
-CorrelationIdDep = Annotated[str, Depends(_correlation_id)]
-correlation_id = _correlation_id  # for app-level `dependencies=[Depends(...)]`
+CorrelationIdDep = Annotated[str, Depends(request_correlation_id)]
 
 
 async def _job_queue(
-    producer: ProducerDep, tasks: RegistryDep, correlation_id: CorrelationIdDep
+    sender: ProducerDep, tasks: RegistryDep, correlation_id: CorrelationIdDep
 ) -> AsyncIterator[JobQueue]:
-    queue = JobQueue(producer, tasks, correlation_id=correlation_id, logger=logger)
+    queue = JobQueue(sender, tasks, correlation_id=correlation_id, logger=logger)
     # If the route raises, the exception arrives at this `yield` and leaves: the
     # jobs it added are dropped unsent, so a failed request enqueues nothing.
     yield queue

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, ParamSpec
 
 from aws_lambda_powertools import Logger
@@ -72,10 +73,14 @@ class JobQueue:
         args: Mapping[str, Any],
         *,
         delay_s: int = 0,
+        run_at: datetime | None = None,
         idempotency_key: str | None = None,
         job_id: str | None = None,
     ) -> None:
         """Like :meth:`add_task`, with arguments as a mapping (JSON) and delivery options.
+
+        A delay (or ``run_at``) up to 15 minutes is an SQS delay; beyond, the producer
+        hands the job to a one-off EventBridge Scheduler schedule.
 
         Raises:
             UnknownTask: ``func`` is not a registered task.
@@ -86,6 +91,7 @@ class JobQueue:
             task,
             task.validate(args),
             delay_s=delay_s,
+            run_at=run_at,
             idempotency_key=idempotency_key,
             job_id=job_id,
         )
@@ -128,6 +134,7 @@ class JobQueue:
         args: dict[str, Any],
         *,
         delay_s: int = 0,
+        run_at: datetime | None = None,
         idempotency_key: str | None = None,
         job_id: str | None = None,
     ) -> None:
@@ -137,6 +144,7 @@ class JobQueue:
                 task=task,
                 args=args,
                 delay_s=delay_s,
+                run_at=run_at,
                 job_id=job_id,
                 idempotency_key=idempotency_key,
                 correlation_id=self.correlation_id,

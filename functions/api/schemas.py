@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from functions.shared.tasks import Email, Month
-from offpath.producer import MAX_DELAY_S
+from offpath.producer import MAX_DELAY_S, MAX_SCHEDULE_S
 from offpath.store import Job, JobStatus
 
 
@@ -69,12 +69,26 @@ class JobSubmission(BaseModel):
         description="The task's arguments by name, checked against its signature.",
         examples=[{"user_id": 42, "month": "2026-06"}],
     )
-    # SQS DelaySeconds tops out at 900. Longer delays and an absolute `run_at` come
-    # with EventBridge Scheduler in a later issue: they add fields here and a branch
-    # in JobQueue.add, which is where the SQS-or-schedule choice belongs.
     delay_seconds: int = Field(
-        default=0, ge=0, le=MAX_DELAY_S, description="Start no sooner than this (SQS delay)."
+        default=0,
+        ge=0,
+        le=MAX_SCHEDULE_S,
+        description=f"Start no sooner than this. Up to {MAX_DELAY_S} s it is an SQS delay; "
+        "beyond, a one-off EventBridge Scheduler schedule (durable tasks only; the job "
+        "shows `scheduled` with its `due_at`).",
     )
+    run_at: AwareDatetime | None = Field(
+        default=None,
+        description="Start at this instant instead (ISO 8601 with an offset); excludes "
+        "delay_seconds. Within 15 minutes it is an SQS delay, beyond a one-off schedule.",
+        examples=["2026-06-01T08:00:00+02:00"],
+    )
+
+    @model_validator(mode="after")
+    def _one_start(self) -> JobSubmission:
+        if self.run_at is not None and self.delay_seconds:
+            raise ValueError("give delay_seconds or run_at, not both")
+        return self
 
 
 class JobErrorView(BaseModel):

@@ -25,9 +25,14 @@ from offpath.retry import Backoff
 from offpath.tasks import task
 
 # A shape check, not RFC 5322: the provider is the judge of deliverability.
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+# Explicit classes, not \s or \d: JSON Schema and pydantic's regex engine read those
+# differently, and the OpenAPI schema must say exactly what the server accepts.
+Email = Annotated[
+    str,
+    Field(pattern=r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$", max_length=254),
+]
 PaymentId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-06"])]
+Month = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2026-06"])]
 
 
 @task(durable=False, timeout_s=10)

@@ -6,6 +6,7 @@ The handlers call these once per container (cold start) and reuse the result.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
@@ -15,7 +16,9 @@ from offpath.producer import Producer
 from offpath.settings import Settings
 from offpath.store import DynamoDBJobStore
 from offpath.tasks import TaskRegistry, registry
-from offpath.worker import DeadLetterQueue, MetricsSink, Worker
+
+if TYPE_CHECKING:
+    from offpath.worker import MetricsSink, Worker
 
 
 def load_tasks(settings: Settings, target: TaskRegistry = registry) -> TaskRegistry:
@@ -52,6 +55,9 @@ def build_worker(
     logger: Logger | None = None,
     metrics: MetricsSink | None = None,
 ) -> Worker:
+    # Imported here: the API builds producers and must not load the worker runtime.
+    from offpath.worker import DeadLetterQueue, Worker
+
     return Worker(
         registry=load_tasks(settings),
         store=build_store(settings, clients),

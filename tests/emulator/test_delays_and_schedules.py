@@ -60,13 +60,17 @@ def test_a_two_hour_delay_is_scheduled_fires_after_its_time_runs_once_and_is_gon
     assert one_off.expression.startswith("at(")
     assert one_off.delete_after
 
+    def fired_one_offs() -> list[str]:
+        # The template's own schedules may tick too, depending on the wall clock.
+        return [name for name, _ in emulator.fire_due() if name.startswith("job-")]
+
     emulator.advance(7190)
-    assert emulator.fire_due() == []
+    assert fired_one_offs() == []
     emulator.drain()
     assert producer.store.get(job.job_id).status is JobStatus.SCHEDULED
 
     emulator.advance(15)
-    assert [name for name, _ in emulator.fire_due()] == [one_off.name]
+    assert fired_one_offs() == [one_off.name]
     emulator.drain()
     emulator.advance(3600)
     emulator.fire_due()

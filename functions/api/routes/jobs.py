@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Request, Response
 
-from functions.api.deps import JobQueueDep, StoreDep
+from functions.api.deps import JobQueueDep, ProducerDep, StoreDep
 from functions.api.errors import arguments_error, field_error
 from functions.api.responses import ACCEPTED, accepted, error_responses
 from functions.api.schemas import JobAccepted, JobSubmission, JobView
 from offpath.envelope import JOB_ID_PATTERN
-from offpath.errors import InvalidArguments, JobNotFound, UnknownTask
-from offpath.producer import job_id_for_key
+from offpath.errors import InvalidArguments, JobNotCancellable, JobNotFound, UnknownTask
+from offpath.producer import MAX_DELAY_S, job_id_for_key
 from offpath.tasks import Task, TaskRegistry
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -30,8 +31,9 @@ IdempotencyKey = Annotated[
         max_length=255,
         pattern=r"^[!-~]+$",
         description="Makes retries safe: the same key gives the same job (202 with its "
-        "current status) and never a second message. Reusing it for another task or "
-        "other arguments is a 409. Durable tasks only.",
+        "current status) and never a second message; a repeat's delay_seconds is "
+        "ignored. Reusing it for another task or other arguments is a 409. Durable "
+        "tasks only.",
     ),
 ]
 JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The id from the 202.")]
@@ -64,11 +66,21 @@ async def submit_job(
                 "idempotency_unsupported",
             )
         job_id = job_id_for_key(IDEMPOTENCY_SCOPE, idempotency_key)
+    long_delay = body.delay_seconds > MAX_DELAY_S or (
+        body.run_at is not None and (body.run_at - datetime.now(UTC)).total_seconds() > MAX_DELAY_S
+    )
+    if long_delay and not task.options.durable:
+        raise field_error(
+            ("body", "delay_seconds" if body.delay_seconds else "run_at"),
+            f"{task.name} is fire-and-forget; delays over {MAX_DELAY_S} s need a durable task",
+            "delay_unsupported",
+        )
     try:
         queue.add(
             task,
             body.args,
             delay_s=body.delay_seconds,
+            run_at=body.run_at,
             idempotency_key=idempotency_key,
             job_id=job_id,
         )
@@ -91,6 +103,25 @@ def get_job(job_id: JobId, store: StoreDep) -> JobView:
         job = store.get(job_id)
     except JobNotFound:
         raise HTTPException(404, f"no job {job_id} (fire-and-forget jobs keep no record)") from None
+    return JobView.from_job(job)
+
+
+@router.delete(
+    "/{job_id}",
+    summary="Cancel a job that has not started",
+    description="Internal: behind API Gateway this route requires SigV4 (AWS_IAM). A "
+    "scheduled or queued job becomes `cancelled` and its one-off schedule, if any, is "
+    "deleted; a message that still arrives is acknowledged without running. A job "
+    "that started or finished answers 409.",
+    responses=error_responses(404, 409, 422, 503),
+)
+def cancel_job(job_id: JobId, producer: ProducerDep) -> JobView:
+    try:
+        job = producer.cancel(job_id)
+    except JobNotFound:
+        raise HTTPException(404, f"no job {job_id} (fire-and-forget jobs keep no record)") from None
+    except JobNotCancellable as exc:
+        raise HTTPException(409, str(exc)) from None
     return JobView.from_job(job)
 
 

@@ -1,0 +1,53 @@
+"""Fixtures for the API: the stack, with the API's own cached clients counted."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import functions.shared.tasks  # noqa: F401  (registers the example tasks)
+import pytest
+from fastapi.testclient import TestClient
+from functions.api import deps
+from functions.api.app import app
+from functions.api.telemetry import logger
+
+from tests.support import Stack
+
+LogLines = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def api(stack: Stack) -> Iterator[Stack]:
+    """The provisioned stack, as a new API container sees it.
+
+    The API builds its own clients (once per container); they are attached to
+    ``stack.calls`` so tests count the API's AWS requests as well.
+    """
+    deps.reset()
+    stack.calls.attach(deps.clients().sqs)
+    stack.calls.attach(deps.clients().dynamodb)
+    stack.calls.clear()
+    yield stack
+    deps.reset()
+
+
+@pytest.fixture
+def client(api: Stack) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def log_lines() -> Iterator[LogLines]:
+    """The API logger's JSON lines, written while the test runs."""
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line]
+    if previous is not None:
+        handler.setStream(previous)

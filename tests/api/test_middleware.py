@@ -1,0 +1,67 @@
+"""Pure functions of the middleware: no AWS, no app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from functions.api.middleware import api_prefix, correlation_id_for
+
+from tests.api.events import http_api_event, rest_api_event
+
+
+@pytest.mark.parametrize(
+    ("event", "prefix"),
+    [
+        (rest_api_event(stage="Prod"), "/Prod"),
+        (rest_api_event(path="/", stage="Prod"), "/Prod"),
+        (http_api_event(stage="$default"), ""),
+        (http_api_event(stage="v1"), "/v1"),
+        (
+            {"path": "/healthz", "requestContext": {"path": "/payments-api/healthz"}},
+            "/payments-api",
+        ),
+        ({"path": "/healthz", "requestContext": {"path": "/healthz"}}, ""),
+        ({"path": "/healthz", "requestContext": {"path": "/a b/healthz"}}, ""),
+        ({"version": "2.0", "requestContext": {"stage": "v1", "http": {"path": "/x"}}}, ""),
+        ({}, ""),
+    ],
+    ids=[
+        "rest-stage",
+        "rest-root",
+        "http-default",
+        "http-named",
+        "custom-domain-base-path",
+        "no-prefix",
+        "unsafe-prefix",
+        "stage-not-in-path",
+        "empty",
+    ],
+)
+def test_api_prefix(event: dict[str, Any], prefix: str) -> None:
+    assert api_prefix(event) == prefix
+
+
+@pytest.mark.parametrize(
+    ("headers", "event", "expected"),
+    [
+        (
+            [(b"x-correlation-id", b"order-77")],
+            {"requestContext": {"requestId": "r-1"}},
+            "order-77",
+        ),
+        ([(b"x-correlation-id", b"bad value")], {"requestContext": {"requestId": "r-1"}}, "r-1"),
+        ([], {"requestContext": {"requestId": "r-1"}}, "r-1"),
+    ],
+)
+def test_correlation_id_for(
+    headers: list[tuple[bytes, bytes]], event: dict[str, Any], expected: str
+) -> None:
+    scope = {"type": "http", "headers": headers, "aws.event": event}
+    assert correlation_id_for(scope) == expected
+
+
+def test_a_new_correlation_id_when_there_is_nothing_to_use() -> None:
+    first = correlation_id_for({"type": "http", "headers": []})
+    assert len(first) == 32
+    assert first != correlation_id_for({"type": "http", "headers": []})
