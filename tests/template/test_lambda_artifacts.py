@@ -136,11 +136,12 @@ def test_artifact_layout(tmp_path: Path, target: str, own: str, others: set[str]
     if make is None:
         pytest.skip("make is not installed")
     artifacts = tmp_path / "artifact"
-    subprocess.run(
+    build = subprocess.run(
         [make, "-s", "-C", str(ROOT), target, f"ARTIFACTS_DIR={artifacts}", "PIP_INSTALL=:"],
         check=True,
         capture_output=True,
-        timeout=60,
+        text=True,
+        timeout=120,
     )
     assert (artifacts / "functions" / "__init__.py").is_file()
     assert (artifacts / "functions" / "shared" / "__init__.py").is_file()
@@ -151,14 +152,25 @@ def test_artifact_layout(tmp_path: Path, target: str, own: str, others: set[str]
     assert (offpath / "__init__.py").is_file()
     assert not (offpath / "local").exists(), "developer-only: never shipped"
     assert not (offpath / "cli.py").exists(), "developer-only: never shipped"
+    assert not (offpath / "ops").exists(), "developer-only: never shipped"
     shipped = sorted(p.relative_to(ROOT / "src") for p in (ROOT / "src" / "offpath").rglob("*.py"))
     expected = [
         p
         for p in shipped
-        if p.parts[1] != "local" and p != Path("offpath/cli.py") and "__pycache__" not in p.parts
+        if p.parts[1] not in ("local", "ops")
+        and p != Path("offpath/cli.py")
+        and "__pycache__" not in p.parts
     ]
     assert sorted(p.relative_to(artifacts) for p in offpath.rglob("*.py")) == expected
-    assert not list(artifacts.rglob("__pycache__"))
+    # Byte-code ships only when made by the runtime's Python (3.12), never stale copies.
+    pycs = list(artifacts.rglob("*.pyc"))
+    if "no byte-code in the artifact" in build.stderr:
+        assert pycs == []
+    else:
+        assert pycs
+        assert all(".cpython-312." in p.name for p in pycs)
+        for module in artifacts.rglob("*.py"):
+            assert (module.parent / "__pycache__" / f"{module.stem}.cpython-312.pyc").is_file()
 
 
 def test_samconfig_defaults() -> None:
