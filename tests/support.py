@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from offpath.aws import Clients
+from offpath.deadletters import DeadLetterQueue
 from offpath.local.clock import EmulatorClock
 from offpath.local.context import LocalContext
 from offpath.local.esm import EventSourceMapping
@@ -18,7 +19,7 @@ from offpath.producer import Producer
 from offpath.settings import Settings
 from offpath.store import DynamoDBJobStore
 from offpath.tasks import TaskRegistry
-from offpath.worker import DeadLetterQueue, Worker
+from offpath.worker import Worker
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef

@@ -18,7 +18,7 @@ from fastapi import Depends, Header, Request
 
 from functions.api.jobqueue import JobQueue
 from functions.api.middleware import CORRELATION_HEADER, correlation_id_for
-from functions.api.telemetry import logger
+from functions.api.telemetry import job_metrics, logger
 from offpath.aws import Clients
 from offpath.producer import Producer
 from offpath.runtime import build_producer
@@ -40,7 +40,7 @@ def clients() -> Clients:
 @functools.cache
 def producer() -> Producer:
     """The producer, with EventBridge Scheduler for delays over 15 minutes."""
-    return build_producer(settings(), clients())
+    return build_producer(settings(), clients(), metrics=job_metrics)
 
 
 def job_store() -> JobStore:

@@ -116,16 +116,18 @@ class JobQueue:
         enqueued = await run_in_threadpool(self.producer.enqueue_many, jobs)
         self.enqueued.extend(enqueued)
         if self.logger is not None:
-            # Ids and names only: arguments can hold personal data.
-            self.logger.info(
-                "jobs enqueued",
-                extra={
-                    "jobs": [
-                        {"job_id": e.job_id, "task": j.task.name, "duplicate": e.duplicate}
-                        for j, e in zip(jobs, enqueued, strict=True)
-                    ]
-                },
-            )
+            # One line per job, ids and names only (arguments can hold personal data):
+            # a Logs Insights `filter job_id = ...` finds the API's side of a job.
+            for job, handle in zip(jobs, enqueued, strict=True):
+                self.logger.info(
+                    "job enqueued",
+                    extra={
+                        "job_id": handle.job_id,
+                        "task": job.task.name,
+                        "status": handle.status,
+                        "duplicate": handle.duplicate,
+                    },
+                )
         return enqueued
 
     def _append(

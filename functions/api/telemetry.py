@@ -8,8 +8,14 @@ Building them reads environment variables only; no AWS call happens at import.
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
+
+from offpath.metrics import TaskMetrics
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
+# JobsEnqueued under a `task` dimension, as the worker files its job metrics.
+job_metrics = TaskMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))

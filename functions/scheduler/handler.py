@@ -11,11 +11,11 @@ import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from offpath import invocation
 from offpath.aws import Clients
+from offpath.metrics import TaskMetrics
 from offpath.producer import Producer
 from offpath.runtime import build_producer, load_tasks
 from offpath.schedules import enqueue_scheduled, parse_scheduled_event
@@ -27,6 +27,8 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))
+# JobsEnqueued under a `task` dimension, flushed by the producer.
+job_metrics = TaskMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))
 tracer = Tracer()
 
 
@@ -34,7 +36,8 @@ tracer = Tracer()
 def _wiring() -> tuple[TaskRegistry, Producer]:
     """Built on the first invocation and kept while the container is warm."""
     settings = Settings()
-    return load_tasks(settings), build_producer(settings, Clients(settings.region))
+    producer = build_producer(settings, Clients(settings.region), metrics=job_metrics)
+    return load_tasks(settings), producer
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -49,6 +52,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "scheduled job enqueued",
         extra={"task": run.task, "schedule": run.schedule, "duplicate": job.duplicate},
     )
-    if not job.duplicate:
-        metrics.add_metric(name="JobsEnqueued", unit=MetricUnit.Count, value=1)
     return {"job_id": job.job_id, "duplicate": job.duplicate}

@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from offpath.aws import Clients
+from offpath.metrics import TaskMetrics
 from offpath.runtime import build_worker
 from offpath.settings import Settings
 from offpath.worker import Worker
 
-# A batch whose records were all handed back records no metric; that is normal here.
-warnings.filterwarnings("ignore", message="No application metrics to publish")
-
 logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))
+# Per-job metrics carry a `task` dimension; the worker flushes them after each batch.
+metrics = TaskMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))
 tracer = Tracer()
 
 
@@ -30,11 +28,12 @@ tracer = Tracer()
 def worker() -> Worker:
     """Built on the first invocation and kept while the container is warm."""
     settings = Settings()
-    return build_worker(settings, Clients(settings.region), logger=logger, metrics=metrics)
+    return build_worker(
+        settings, Clients(settings.region), logger=logger, metrics=metrics, tracer=tracer
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return worker().handle(event, context)

@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from offpath.ops import commands as ops
+
 app = typer.Typer(
     help="offpath: serverless background jobs for FastAPI on AWS.", no_args_is_help=True
 )
@@ -222,6 +224,13 @@ def _one_offs(template: Path, endpoint: str | None) -> list[Any]:
         aws_secret_access_key="test",  # noqa: S106 -- local emulator
     )
     return list_one_offs(client, groups)
+
+
+# Operating the jobs, on `offpath dev` or a deployed stack (--stack-name): ops/commands.py.
+app.add_typer(ops.dlq_app, name="dlq")
+app.add_typer(ops.jobs_app, name="jobs")
+app.command()(ops.status)
+app.command()(ops.enqueue)
 
 
 def _now() -> str:

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES, Envelope
 from offpath.errors import ConfigurationError, EnqueueError, OffpathError
+from offpath.metrics import TaskMetricsSink
 from offpath.oneoff import OneOffScheduler, schedule_name_for
 from offpath.store import Job, JobStatus, JobStore, NewJob, utcnow
 from offpath.tasks import Task
@@ -111,6 +112,7 @@ class Producer:
         store: JobStore,
         *,
         scheduler: OneOffScheduler | None = None,
+        metrics: TaskMetricsSink | None = None,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -118,6 +120,7 @@ class Producer:
         self.queue_url = queue_url
         self.store = store
         self.scheduler = scheduler
+        self.metrics = metrics
         self.clock = clock
         self.sleep = sleep
 
@@ -156,7 +159,18 @@ class Producer:
             results[index] = Enqueued(
                 job_id=item.envelope.job_id, status=JobStatus.QUEUED, durable=item.durable
             )
-        return [results[i] for i in range(len(pending))]
+        handles = [results[i] for i in range(len(pending))]
+        self._count(pending, handles)
+        return handles
+
+    def _count(self, pending: list[_Pending], handles: list[Enqueued]) -> None:
+        """``JobsEnqueued`` per task: new jobs only, not repeats of an idempotency key."""
+        if self.metrics is None:
+            return
+        for item, handle in zip(pending, handles, strict=True):
+            if not handle.duplicate:
+                self.metrics.add_task_metric(item.envelope.task, "JobsEnqueued", "Count", 1)
+        self.metrics.flush()
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a job that has not started; its one-off schedule, if any, is deleted.

@@ -18,7 +18,10 @@ from offpath.store import DynamoDBJobStore
 from offpath.tasks import TaskRegistry, registry
 
 if TYPE_CHECKING:
-    from offpath.worker import MetricsSink, Worker
+    from aws_lambda_powertools import Tracer
+
+    from offpath.metrics import MetricsSink, TaskMetricsSink
+    from offpath.worker import Worker
 
 
 def load_tasks(settings: Settings, target: TaskRegistry = registry) -> TaskRegistry:
@@ -32,7 +35,9 @@ def build_store(settings: Settings, clients: Clients) -> DynamoDBJobStore:
     return DynamoDBJobStore(clients.dynamodb, settings.table_name, ttl_s=settings.job_ttl_s)
 
 
-def build_producer(settings: Settings, clients: Clients) -> Producer:
+def build_producer(
+    settings: Settings, clients: Clients, *, metrics: TaskMetricsSink | None = None
+) -> Producer:
     """The producer; with the Scheduler settings, it also takes delays over 15 minutes."""
     scheduler = None
     if settings.scheduler_role_arn and settings.queue_arn:
@@ -44,7 +49,11 @@ def build_producer(settings: Settings, clients: Clients) -> Producer:
             settings.scheduler_dlq_arn or settings.queue_arn,
         )
     return Producer(
-        clients.sqs, settings.queue_url, build_store(settings, clients), scheduler=scheduler
+        clients.sqs,
+        settings.queue_url,
+        build_store(settings, clients),
+        scheduler=scheduler,
+        metrics=metrics,
     )
 
 
@@ -54,9 +63,11 @@ def build_worker(
     *,
     logger: Logger | None = None,
     metrics: MetricsSink | None = None,
+    tracer: Tracer | None = None,
 ) -> Worker:
     # Imported here: the API builds producers and must not load the worker runtime.
-    from offpath.worker import DeadLetterQueue, Worker
+    from offpath.deadletters import DeadLetterQueue
+    from offpath.worker import Worker
 
     return Worker(
         registry=load_tasks(settings),
@@ -65,4 +76,5 @@ def build_worker(
         dead_letters=DeadLetterQueue(clients.sqs, settings.dlq_url),
         logger=logger,
         metrics=metrics,
+        tracer=tracer,
     )

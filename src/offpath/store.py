@@ -175,6 +175,10 @@ class JobStore(Protocol):
 
     def cancel(self, job_id: str) -> Job: ...
 
+    def requeue(self, job_id: str) -> bool:
+        """Make a dead or failed job wait again; False if it is missing or in another state."""
+        ...
+
     def delete(self, job_id: str) -> None: ...
 
 
@@ -389,6 +393,51 @@ class DynamoDBJobStore:
                 raise JobNotFound(job_id) from None
             raise JobNotCancellable(Job.from_item(old)) from None
         return Job.from_item(dict(response["Attributes"]))
+
+    def requeue(self, job_id: str) -> bool:
+        """Make a dead (or failed) job ``queued`` again, for its redriven message to run it.
+
+        Run before the message goes back to JobsQueue: a worker finding the record
+        still dead would acknowledge the message without running it. ``attempts``
+        starts again from zero, so the job gets its whole retry budget back (kept, a
+        job dead after its last attempt would get one more try and no retries);
+        ``redrives`` counts how often this happened and ``last_error`` stays as the
+        record of what went wrong.
+
+        Returns:
+            True if reset; False if the record is missing or in another state
+            (read it to learn which).
+        """
+        now = self._now()
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                UpdateExpression=(
+                    "SET #status = :queued, attempts = :zero, updated_at = :now, "
+                    "redrives = if_not_exists(redrives, :zero) + :one "
+                    "REMOVE finished_at, next_attempt_at, lease_until"
+                ),
+                # Why: only a job that gave up (dead), or whose message SQS moved to the
+                # DLQ between attempts (failed, then maxReceiveCount), may run again. A
+                # running job holds a lease a second copy must not break, and a
+                # succeeded or cancelled job must never run twice.
+                ConditionExpression="#status IN (:dead, :failed)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":queued": _s(JobStatus.QUEUED),
+                    ":dead": _s(JobStatus.DEAD),
+                    ":failed": _s(JobStatus.FAILED),
+                    ":zero": _n(0),
+                    ":one": _n(1),
+                    ":now": _n(now),
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise StoreError(f"cannot requeue job {job_id}: {exc}") from exc
+        return True
 
     def get(self, job_id: str) -> Job:
         try:

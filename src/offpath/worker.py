@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +23,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
+from offpath.deadletters import (
+    MAX_ATTRIBUTE_CHARS,
+    REASON_ATTRIBUTE,
+    DeadLetter,
+    DeadLetterQueue,
+    DeadReason,
+)
 from offpath.envelope import Envelope
 from offpath.errors import (
     InvalidArguments,
@@ -34,24 +40,16 @@ from offpath.errors import (
     UnknownTask,
 )
 from offpath.invocation import invocation
-from offpath.store import ClaimKind, JobError, JobStore
+from offpath.metrics import UNKNOWN_TASK, MetricsSink, TaskMetricsSink
+from offpath.store import Claim, ClaimKind, JobError, JobStatus, JobStore
 from offpath.tasks import Task, TaskRegistry
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 # Leave this much of the Lambda's time for recording the outcome of the last record.
 SAFETY_MARGIN_MS = 2_000
-MAX_ATTRIBUTE_CHARS = 1_024
-
-
-class DeadReason(StrEnum):
-    MALFORMED = "malformed"
-    UNKNOWN_TASK = "unknown_task"
-    INVALID_ARGUMENTS = "invalid_arguments"
-    PERMANENT_ERROR = "permanent_error"
-    MAX_ATTEMPTS = "max_attempts"
 
 
 class HandBack(OffpathError):
@@ -69,59 +67,8 @@ class Outcome(StrEnum):
     DROPPED = "dropped"  # fire-and-forget failure: logged, not retried
 
 
-class MetricsSink(Protocol):
-    def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> None: ...
-
-
 class RemainingTime(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    reason: DeadReason
-    error: JobError
-    job_id: str | None = None
-    task: str | None = None
-    attempts: int = 0
-
-
-class DeadLetterQueue:
-    """Sends a message to the DLQ at once, its reason in the message attributes."""
-
-    def __init__(self, sqs: SQSClient, dlq_url: str) -> None:
-        self.sqs = sqs
-        self.dlq_url = dlq_url
-
-    def send(self, record: SQSRecord, letter: DeadLetter) -> None:
-        attributes: dict[str, MessageAttributeValueTypeDef] = {
-            "offpath.reason": _text(letter.reason),
-            "offpath.error_type": _text(letter.error.type),
-            "offpath.error_message": _text(letter.error.message or "-"),
-            "offpath.source_message_id": _text(record.message_id),
-            "offpath.attempts": {"DataType": "Number", "StringValue": str(letter.attempts)},
-            "offpath.failed_at": _text(datetime.now(UTC).isoformat()),
-            "offpath.first_received_at": _text(_first_received(record)),
-        }
-        if letter.job_id:
-            attributes["offpath.job_id"] = _text(letter.job_id)
-        if letter.task:
-            attributes["offpath.task"] = _text(letter.task)
-        # The body goes unchanged, so a redrive replays exactly what was sent.
-        self.sqs.send_message(
-            QueueUrl=self.dlq_url, MessageBody=record.body, MessageAttributes=attributes
-        )
-
-
-def _text(value: str) -> MessageAttributeValueTypeDef:
-    return {"DataType": "String", "StringValue": value[:MAX_ATTRIBUTE_CHARS] or "-"}
-
-
-def _first_received(record: SQSRecord) -> str:
-    raw = record.attributes.approximate_first_receive_timestamp
-    if not raw:
-        return "-"
-    return datetime.fromtimestamp(int(raw) / 1000, UTC).isoformat()
 
 
 @contextmanager
@@ -161,6 +108,7 @@ class Worker:
         dead_letters: DeadLetterQueue,
         logger: Logger | None = None,
         metrics: MetricsSink | None = None,
+        tracer: Tracer | None = None,
         rand: Callable[[], float] | None = None,
     ) -> None:
         self.registry = registry
@@ -168,7 +116,8 @@ class Worker:
         self.sqs = sqs
         self.dead_letters = dead_letters
         self.logger = logger or Logger(service="offpath-worker")
-        self.metrics = metrics
+        self.metrics = metrics  # a TaskMetricsSink adds the task dimension
+        self.tracer = tracer  # None: no subsegment per job
         self.rand = rand
         # raise_on_entire_batch_failure=False: a batch whose every record is being
         # retried is normal here, not an error to log as one.
@@ -185,8 +134,12 @@ class Worker:
         def record_handler(record: SQSRecord) -> Outcome:
             return self.process(record, context)
 
-        with invocation(context), self.processor(records, record_handler):
-            self.processor.process()
+        try:
+            with invocation(context), self.processor(records, record_handler):
+                self.processor.process()
+        finally:
+            if isinstance(self.metrics, TaskMetricsSink):
+                self.metrics.flush()
         return dict(self.processor.response())
 
     def process(self, record: SQSRecord, context: RemainingTime | None = None) -> Outcome:
@@ -196,7 +149,7 @@ class Worker:
             task = self.registry.get(envelope.task)
         except (MalformedMessage, UnknownTask) as exc:
             return self._bury(record, exc, _envelope_ids(record.body))
-        with self._log_context(envelope, record):
+        with self._log_context(envelope, record), self._traced(envelope):
             try:
                 kwargs = task.load(envelope.args)
             except InvalidArguments as exc:
@@ -215,15 +168,26 @@ class Worker:
             self.logger.remove_keys(["job_id", "task"])
             self.logger.set_correlation_id(None)
 
+    @contextmanager
+    def _traced(self, envelope: Envelope) -> Iterator[None]:
+        """An X-Ray subsegment per job, annotated so traces can be searched by job."""
+        if self.tracer is None:
+            yield
+            return
+        with self.tracer.provider.in_subsegment(f"## {envelope.task}") as subsegment:
+            subsegment.put_annotation("job_id", envelope.job_id)
+            subsegment.put_annotation("task", envelope.task)
+            yield
+
     def _fire_and_forget(self, task: Task[Any, Any], kwargs: dict[str, Any]) -> Outcome:
         try:
             with deadline(task.options.timeout_s):
                 task.run(kwargs)
         except Exception as exc:  # noqa: BLE001 -- per-record boundary: best effort, dropped
             self.logger.warning("fire-and-forget task failed", extra=_error_fields(exc))
-            self._metric("JobsFailed")
+            self._metric("JobsFailed", task.name)
             return Outcome.DROPPED
-        self._metric("JobsSucceeded")
+        self._metric("JobsSucceeded", task.name)
         return Outcome.SUCCEEDED
 
     def _run_durable(
@@ -236,6 +200,11 @@ class Worker:
     ) -> Outcome:
         timeout_s = self._time_budget_s(record, task, context)
         claim = self.store.claim(envelope.job_id, task.name, lease_s=timeout_s + 5)
+        if self._redriven(record, claim):
+            # A dead letter moved back by the console or StartMessageMoveTask: those
+            # cannot reset the record, so the message's own mark does it here.
+            self.store.requeue(envelope.job_id)
+            claim = self.store.claim(envelope.job_id, task.name, lease_s=timeout_s + 5)
         if claim.kind is ClaimKind.DONE:
             self.logger.info("job already finished; acknowledging", extra={"status": claim.status})
             return Outcome.SKIPPED
@@ -244,6 +213,15 @@ class Worker:
             self._change_visibility(record, wait_s)
             raise HandBack(f"job is running elsewhere; back in {wait_s} s")
         return self._attempt(record, envelope, task, kwargs, claim.attempts, timeout_s)
+
+    @staticmethod
+    def _redriven(record: SQSRecord, claim: Claim) -> bool:
+        """A dead job's message that carries our DLQ mark: an operator redrove it."""
+        return (
+            claim.kind is ClaimKind.DONE
+            and claim.status is JobStatus.DEAD
+            and REASON_ATTRIBUTE in (record.message_attributes or {})
+        )
 
     def _time_budget_s(
         self, record: SQSRecord, task: Task[Any, Any], context: RemainingTime | None
@@ -276,21 +254,21 @@ class Worker:
         timeout_s: float,
     ) -> Outcome:
         self._started_in_invocation += 1
-        self._metric("JobsStarted")
+        self._metric("JobsStarted", task.name)
         latency_ms = (datetime.now(UTC) - envelope.enqueued_at).total_seconds() * 1000
-        self._metric("QueueLatency", MetricUnit.Milliseconds, latency_ms)
+        self._metric("QueueLatency", task.name, MetricUnit.Milliseconds, latency_ms)
         started = time.perf_counter()
         try:
             with deadline(timeout_s):
                 result = task.run(kwargs)
         except Exception as exc:  # noqa: BLE001 -- per-record boundary: every error recorded
-            self._metric("JobDuration", MetricUnit.Milliseconds, _ms_since(started))
+            self._metric("JobDuration", task.name, MetricUnit.Milliseconds, _ms_since(started))
             return self._after_failure(record, envelope, task, attempt, exc)
-        self._metric("JobDuration", MetricUnit.Milliseconds, _ms_since(started))
+        self._metric("JobDuration", task.name, MetricUnit.Milliseconds, _ms_since(started))
         if not self.store.succeed(envelope.job_id, attempt, result):
             self.logger.warning("lost the claim before finishing; result not recorded")
         self.logger.info("job succeeded", extra={"attempt": attempt})
-        self._metric("JobsSucceeded")
+        self._metric("JobsSucceeded", task.name)
         return Outcome.SUCCEEDED
 
     def _after_failure(
@@ -312,7 +290,7 @@ class Worker:
         self.logger.warning(
             "job failed; will retry", extra={"attempt": attempt, "retry_in_s": delay_s}
         )
-        self._metric("JobsFailed")
+        self._metric("JobsFailed", task.name)
         raise RetryLater(f"attempt {attempt} failed; retry in {delay_s} s") from exc
 
     def _bury(
@@ -333,7 +311,8 @@ class Worker:
             "job sent to the dead-letter queue",
             extra={"reason": letter.reason, **_error_fields(exc), "job_id": ids[0]},
         )
-        self._metric("JobsDead")
+        registered = ids[1] if ids[1] in self.registry else None
+        self._metric("JobsDead", registered or UNKNOWN_TASK)
         # Reported as success: Lambda then deletes it from JobsQueue.
         return Outcome.DEAD
 
@@ -349,8 +328,12 @@ class Worker:
             # The message still returns after the queue's own visibility timeout.
             self.logger.warning("could not change visibility", extra=_error_fields(exc))
 
-    def _metric(self, name: str, unit: MetricUnit = MetricUnit.Count, value: float = 1) -> None:
-        if self.metrics is not None:
+    def _metric(
+        self, name: str, task: str, unit: MetricUnit = MetricUnit.Count, value: float = 1
+    ) -> None:
+        if isinstance(self.metrics, TaskMetricsSink):
+            self.metrics.add_task_metric(task, name, unit, value)
+        elif self.metrics is not None:  # e.g. Powertools Metrics: no task dimension
             self.metrics.add_metric(name=name, unit=unit, value=value)
 
 

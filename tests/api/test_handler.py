@@ -108,9 +108,9 @@ def test_the_callers_correlation_id_reaches_the_job_and_the_logs(
     assert answer.headers["x-correlation-id"] == "order-77"
     (message,) = api.receive_all(api.queue_url)
     assert json.loads(message["Body"])["correlation_id"] == "order-77"
-    (enqueued,) = [line for line in log_lines() if line["message"] == "jobs enqueued"]
+    (enqueued,) = [line for line in log_lines() if line["message"] == "job enqueued"]
     assert enqueued["correlation_id"] == "order-77"
-    assert enqueued["jobs"][0]["job_id"] == answer.body["job_id"]
+    assert (enqueued["job_id"], enqueued["task"]) == (answer.body["job_id"], "generate_report")
     # Ids and names only: the arguments stay out of the logs.
     assert "2026-06" not in json.dumps(log_lines())
 

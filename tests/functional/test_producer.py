@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import functions.shared.tasks as example_tasks
@@ -186,3 +187,25 @@ def test_messages_are_versioned_json_envelopes(stack: Stack) -> None:
         "generate_report",
         {"user_id": 1, "month": "2026-01"},
     )
+
+
+def test_new_jobs_are_counted_in_emf_under_their_task(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from offpath.metrics import TaskMetrics
+
+    stack.producer.metrics = TaskMetrics(namespace="offpath", service="test")
+    job = JobRequest(
+        example_tasks.generate_report,
+        example_tasks.generate_report.bind(1, "2026-01"),
+        idempotency_key="k1",
+    )
+    stack.producer.enqueue_many([job, request(example_tasks.always_fail)])
+    stack.producer.enqueue(job)  # a repeat of the key: not a new job
+
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    counts = {d["task"]: d["JobsEnqueued"] for d in documents if "JobsEnqueued" in d}
+    assert counts == {"generate_report": [1.0], "always_fail": [1.0]}
+    [directive] = documents[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "offpath"
+    assert sorted(directive["Dimensions"][0]) == ["service", "task"]

@@ -300,3 +300,43 @@ def test_worker_handler_accepts_the_sam_generated_sqs_event(
     job_id = json.loads(event["Records"][0]["body"])["job_id"]
     assert stack.store.get(job_id).status is JobStatus.SUCCEEDED
     worker_handler.worker.cache_clear()
+
+
+def test_a_dead_letter_redriven_by_the_console_runs_again(stack: Stack) -> None:
+    # GIVEN a job that died and sits in the DLQ with our reason attributes
+    job = stack.producer.enqueue(request(example_tasks.reject, "first time"))
+    stack.drain(stack.worker(registry))
+    assert stack.store.get(job.job_id).status is JobStatus.DEAD
+    [letter] = stack.receive_all(stack.dlq_url)
+    # WHEN an operator moves it back as the console's redrive does: body and attributes
+    # unchanged, and no chance to reset the job record
+    stack.clients.sqs.send_message(
+        QueueUrl=stack.queue_url,
+        MessageBody=letter["Body"],
+        MessageAttributes={
+            k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
+            for k, v in letter["MessageAttributes"].items()
+        },
+    )
+    tasks = TaskRegistry()
+
+    @tasks.task(name="reject", max_attempts=1)
+    def fixed(reason: str = "") -> str:
+        return "fixed"
+
+    stack.drain(stack.worker(tasks))
+    # THEN the worker resets the record and runs the job, instead of acknowledging it
+    record = stack.store.get(job.job_id)
+    assert (record.status, record.result, record.attempts) == (JobStatus.SUCCEEDED, "fixed", 1)
+
+
+def test_a_duplicate_of_a_dead_jobs_original_message_is_not_run_again(stack: Stack) -> None:
+    job = stack.producer.enqueue(request(example_tasks.reject, "no"))
+    [message] = stack.receive_all(stack.queue_url)
+    event = sqs_event([message], stack.queue_arn, "us-east-1")
+    stack.worker(registry).handle(event, LocalContext())
+
+    stack.worker(registry).handle(event, LocalContext())  # delivered twice
+
+    assert stack.store.get(job.job_id).status is JobStatus.DEAD
+    assert len(stack.dead_letters()) == 1

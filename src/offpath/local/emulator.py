@@ -50,6 +50,7 @@ class EmulatorOptions:
     outbox: Path | None = None
     background: bool = True
     extra_environment: dict[str, str] = field(default_factory=dict)
+    function_logs: Path | None = None  # a directory: <LogicalId>.log per function
 
 
 @dataclass
@@ -101,6 +102,8 @@ class Emulator:
             parameters=self.options.parameters,
         )
         topology = self.provisioned.topology
+        if self.options.function_logs is not None:
+            self.options.function_logs.mkdir(parents=True, exist_ok=True)
         self.schedules = load_schedules(topology, self.clock.now())
         for spec in topology.functions.values():
             self.pools[spec.logical_id] = FunctionPool(
@@ -182,6 +185,11 @@ class Emulator:
             timeout_s=spec.timeout_s,
             memory_mb=spec.memory_mb,
             environment=environment,
+            log_file=(
+                str(self.options.function_logs / f"{spec.logical_id}.log")
+                if self.options.function_logs
+                else None
+            ),
         )
 
     @staticmethod

@@ -41,6 +41,7 @@ class FunctionConfig:
     timeout_s: float
     memory_mb: int
     environment: dict[str, str]
+    log_file: str | None = None  # None: the function's stdout and stderr are ours
 
 
 @dataclass
@@ -114,11 +115,20 @@ class ExecutionEnvironment:
     def __init__(self, config: FunctionConfig) -> None:
         self.config = config
         parent, child = socket.socketpair()
-        self.process = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
-            [sys.executable, "-m", "offpath.local.lambda_env", str(child.fileno())],
-            pass_fds=[child.fileno()],
-            cwd=config.code_root,
-        )
+        log = open(config.log_file, "ab") if config.log_file else None  # noqa: SIM115
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
+                [sys.executable, "-m", "offpath.local.lambda_env", str(child.fileno())],
+                pass_fds=[child.fileno()],
+                cwd=config.code_root,
+                stdout=log,
+                stderr=subprocess.STDOUT if log else None,
+                # Line by line into the file, as Lambda ships lines to CloudWatch Logs.
+                env={**os.environ, "PYTHONUNBUFFERED": "1"} if log else None,
+            )
+        finally:
+            if log is not None:
+                log.close()  # the child has its own descriptor
         child.close()
         self.parent = Connection(parent.detach())
         self.parent.send_bytes(json.dumps(dataclasses.asdict(config)).encode())

@@ -1,0 +1,419 @@
+"""The operator commands: ``offpath dlq``, ``status``, ``jobs``, ``enqueue``.
+
+Registered on the ``offpath`` app by :mod:`offpath.cli`. Each resolves its target
+(:mod:`offpath.ops.target`), makes one call into an engine, and renders the result;
+``--json`` output goes to stdout, progress bars and errors to stderr. The engines are
+imported inside the commands: boto3 and pydantic would otherwise add over a second
+to every ``offpath`` start, ``offpath dev`` and shell completion included.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from offpath.errors import JobNotFound, OffpathError
+
+if TYPE_CHECKING:
+    from offpath.ops.dlq import DeadLetters
+    from offpath.ops.messages import RedriveResult
+    from offpath.ops.target import Target
+    from offpath.producer import Enqueued
+    from offpath.store import DynamoDBJobStore
+    from offpath.tasks import Task, TaskRegistry
+
+dlq_app = typer.Typer(
+    help="The dead-letter queue: list, show, redrive, purge.", no_args_is_help=True
+)
+jobs_app = typer.Typer(help="Job records in JobsTable.", no_args_is_help=True)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DEFAULT_TASK_MODULES = "functions.shared.tasks"
+
+StackName = Annotated[
+    str | None,
+    typer.Option("--stack-name", help="a deployed stack; its Outputs name the resources"),
+]
+Profile = Annotated[str | None, typer.Option(help="AWS profile (with --stack-name)")]
+Region = Annotated[str | None, typer.Option(help="AWS region (with --stack-name)")]
+Template = Annotated[
+    Path, typer.Option("--template", "-t", help="the SAM template offpath dev runs")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+
+
+def _target(
+    stack_name: str | None, profile: str | None, region: str | None, template: Path
+) -> Target:
+    from offpath.ops.target import TargetOptions, resolve_target
+
+    return resolve_target(TargetOptions(stack_name, profile, region, template), os.environ)
+
+
+def _store(target: Target) -> DynamoDBJobStore:
+    from offpath.store import DynamoDBJobStore
+
+    return DynamoDBJobStore(target.clients.dynamodb, target.table_name)
+
+
+def _dead_letters(target: Target) -> DeadLetters:
+    from offpath.ops.dlq import DeadLetters
+
+    return DeadLetters(target.clients.sqs, target.dlq_url, _store(target))
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Our errors as one red line and exit status 1, not a traceback."""
+    try:
+        yield
+    except OffpathError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A rich progress bar on stderr, driven by an engine's ``(done, total)`` callback."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        bar = progress.add_task(label, total=None)
+
+        def tick(done: int, total: int | None) -> None:
+            progress.update(bar, completed=done, total=total)
+
+        yield tick
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+# ---------------------------------------------------------------------- dlq
+@dlq_app.command("list")
+def dlq_list(
+    limit: Annotated[int, typer.Option(min=1, help="most messages to show")] = 100,
+    as_json: AsJson = False,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+    template: Template = Path("template.yaml"),
+) -> None:
+    """Each message: job id, task, attempts, last error, first attempt, when it died.
+
+    SQS has no read-only view: messages are received (hidden for at most 30 s) and
+    made visible again as soon as the list is read.
+    """
+    from offpath.ops.render import dead_letter_table
+
+    with _reported():
+        target = _target(stack_name, profile, region, template)
+        messages = _dead_letters(target).peek(limit)
+    if as_json:
+        _print_json([m.to_json() for m in messages])
+        return
+    console.print(dead_letter_table(messages, target.dlq_url))
+
+
+@dlq_app.command("show")
+def dlq_show(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="a job id or a message id")],
+    as_json: AsJson = False,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+    template: Template = Path("template.yaml"),
+) -> None:
+    """One dead-lettered job: why it died, its attributes and its body."""
+    from offpath.ops.render import dead_message_view
+
+    with _reported():
+        target = _target(stack_name, profile, region, template)
+        found = _dead_letters(target).find(ident)
+    if as_json:
+        _print_json([m.to_json() for m in found])
+        return
+    for message in found:
+        console.print(dead_message_view(message))
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    ids: Annotated[
+        list[str] | None, typer.Argument(metavar="ID...", help="job ids or message ids")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="every message")] = False,
+    to: Annotated[
+        str | None, typer.Option(help="destination queue, URL or name (default: JobsQueue)")
+    ] = None,
+    as_json: AsJson = False,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+    template: Template = Path("template.yaml"),
+) -> None:
+    """Send dead jobs back to run again; their records are reset to queued first."""
+    if bool(ids) == everything:
+        err.print("[red]name the messages (job or message ids) or pass --all, not both[/]")
+        raise typer.Exit(2)
+    from offpath.ops.target import queue_url_for
+
+    with _reported():
+        target = _target(stack_name, profile, region, template)
+        destination = queue_url_for(target.clients, to) if to else target.queue_url
+        with progress_bar("redrive") as tick:
+            result = _dead_letters(target).redrive(
+                None if everything else ids, to_url=destination, on_progress=tick
+            )
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        _print_redrive(result)
+    if result.not_found or result.not_sent:
+        raise typer.Exit(1)
+
+
+def _print_redrive(result: RedriveResult) -> None:
+    from offpath.ops.messages import RedriveMethod
+
+    how = (
+        f"SQS move task {result.task_handle}"
+        if result.method is RedriveMethod.MOVE_TASK
+        else "receive, send, delete"
+    )
+    console.print(f"Moved {result.moved} message(s) to {result.destination_url} ({how}).")
+    records = Counter(result.records.values())
+    if records:
+        parts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(records.items()))
+        console.print(f"Job records: {parts}.")
+    finished = records["succeeded"] + records["cancelled"] + records["running"]
+    warnings = [
+        (finished, "job(s) had already finished or were running: not run again"),
+        (result.not_sent, "message(s) refused by SQS: still in the DLQ"),
+        (result.not_deleted, "message(s) moved but not deleted: a copy is still in the DLQ"),
+        (result.moved_without_reset, "message(s) reached the DLQ during the move, record dead"),
+    ]
+    for count, text in warnings:
+        if count:
+            err.print(f"[yellow]{count} {text}[/]")
+    if result.not_found:
+        err.print(f"[red]not in the dead-letter queue: {', '.join(result.not_found)}[/]")
+
+
+@dlq_app.command("purge")
+def dlq_purge(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+    template: Template = Path("template.yaml"),
+) -> None:
+    """Delete every message of the dead-letter queue (their jobs stay dead)."""
+    from offpath.ops.status import queue_counts
+
+    with _reported():
+        target = _target(stack_name, profile, region, template)
+        waiting = queue_counts(target.clients.sqs, target.dlq_url).total
+        if not yes:
+            typer.confirm(
+                f"Delete all {waiting} message(s) of {target.dlq_url}? This cannot be undone",
+                abort=True,
+            )
+        purged = _dead_letters(target).purge()
+    console.print(f"Purged {purged} message(s) from {target.dlq_url}.")
+
+
+# ---------------------------------------------------------------------- status
+def status(
+    as_json: AsJson = False,
+    once: Annotated[bool, typer.Option("--once", help="print the table once")] = False,
+    interval_s: Annotated[
+        float, typer.Option("--interval", min=0.5, help="seconds between refreshes")
+    ] = 2.0,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+    template: Template = Path("template.yaml"),
+) -> None:
+    """Queue depth, in flight, delayed, oldest job's age, DLQ depth, jobs by status.
+
+    Refreshes every 2 s until Ctrl-C; --json or --once print one reading.
+    """
+    from rich.live import Live
+
+    from offpath.ops.render import status_view
+    from offpath.ops.status import StatusReader
+
+    with _reported():
+        reader = StatusReader.for_target(_target(stack_name, profile, region, template))
+        report = reader.read()
+    if as_json:
+        _print_json(report.to_json())
+        return
+    if once:
+        console.print(status_view(report))
+        return
+    with Live(status_view(report), console=console, auto_refresh=False) as live:
+        try:
+            while True:
+                time.sleep(interval_s)
+                try:
+                    live.update(status_view(reader.read()), refresh=True)
+                except OffpathError as exc:  # a network blip: say so, keep watching
+                    err.print(f"[red]{escape(str(exc))}[/]")
+        except KeyboardInterrupt:
+            pass
+
+
+# ---------------------------------------------------------------------- jobs
+@jobs_app.command("show")
+def jobs_show(
+    job_id: Annotated[str, typer.Argument(help="the job id")],
+    as_json: AsJson = False,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+    template: Template = Path("template.yaml"),
+) -> None:
+    """A durable job's record: status, attempts, times, last error, result."""
+    from offpath.ops.render import job_view
+
+    with _reported():
+        target = _target(stack_name, profile, region, template)
+        try:
+            job = _store(target).get(job_id)
+        except JobNotFound:
+            raise OffpathError(
+                f"no job {job_id} in {target.table_name} (fire-and-forget jobs keep no record)"
+            ) from None
+    view, data = job_view(job)
+    if as_json:
+        _print_json(data)
+    else:
+        console.print(view)
+
+
+# ---------------------------------------------------------------------- enqueue
+def enqueue(
+    task_name: Annotated[str, typer.Argument(metavar="TASK", help="a registered task")],
+    args: Annotated[str, typer.Option("--args", help="the arguments, a JSON object")] = "{}",
+    delay_seconds: Annotated[
+        int, typer.Option(min=0, max=900, help="SQS delay before the job is visible")
+    ] = 0,
+    count: Annotated[int, typer.Option(min=1, help="how many such jobs (sent 10 a call)")] = 1,
+    correlation_id: Annotated[
+        str | None, typer.Option(help="for the logs (default: a new cli-… id)")
+    ] = None,
+    as_json: AsJson = False,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+    template: Template = Path("template.yaml"),
+) -> None:
+    """Enqueue a task with the producer, as the API would.
+
+    Tasks come from OFFPATH_TASK_MODULES (default functions.shared.tasks), imported
+    from the current directory: run it from the project root.
+    """
+    from offpath.producer import BATCH_SIZE, JobRequest, Producer
+
+    with _reported():
+        task = _task(task_name, os.environ.get("OFFPATH_TASK_MODULES", DEFAULT_TASK_MODULES))
+        arguments = _json_object(args)
+        target = _target(stack_name, profile, region, template)
+        request = JobRequest(
+            task=task,
+            args=task.validate(arguments),
+            delay_s=delay_seconds,
+            correlation_id=correlation_id or f"cli-{uuid.uuid4().hex[:16]}",
+        )
+        producer = Producer(target.clients.sqs, target.queue_url, _store(target))
+        enqueued: list[Enqueued] = []
+        with progress_bar("enqueue") if count > 1 else _no_progress() as tick:
+            while len(enqueued) < count:
+                size = min(BATCH_SIZE, count - len(enqueued))
+                enqueued.extend(producer.enqueue_many([request] * size))
+                tick(len(enqueued), count)
+    if as_json:
+        jobs = [
+            {"job_id": e.job_id, "status": str(e.status), "durable": e.durable} for e in enqueued
+        ]
+        _print_json({"correlation_id": request.correlation_id, "jobs": jobs})
+        return
+    for job in enqueued[:10]:
+        console.print(f"{job.job_id} {task.name} {job.status}")
+    if count > 10:
+        console.print(f"... and {count - 10} more")
+    console.print(
+        f"Enqueued {count} job(s) to {target.queue_url}; correlation id {request.correlation_id}"
+    )
+
+
+@contextmanager
+def _no_progress() -> Iterator[Callable[[int, int | None], None]]:
+    yield lambda done, total: None
+
+
+def _task(name: str, modules: str) -> Task[Any, Any]:
+    from offpath.errors import UnknownTask
+
+    tasks = _load_tasks(modules)
+    try:
+        return tasks.get(name)
+    except UnknownTask as exc:
+        known = ", ".join(sorted(t.name for t in tasks)) or "none"
+        raise OffpathError(f"{exc} (registered from {modules}: {known})") from None
+
+
+def _load_tasks(modules: str) -> TaskRegistry:
+    """Import the task modules (which register their tasks) from the working directory."""
+    from offpath.tasks import registry
+
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    for module in filter(None, (m.strip() for m in modules.split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise OffpathError(
+                f"cannot import task module {module}: {exc} "
+                "(run from the project root, or set OFFPATH_TASK_MODULES)"
+            ) from exc
+    return registry
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise OffpathError(f"--args is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise OffpathError("--args must be a JSON object, e.g. '{\"user_id\": 42}'")
+    return value

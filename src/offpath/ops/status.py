@@ -1,0 +1,256 @@
+"""``offpath status``: queue depths, the age of the oldest job, jobs by status.
+
+Example:
+    >>> reader = StatusReader.for_target(target)  # doctest: +SKIP
+    >>> reader.read().to_json()["queue"]["visible"]  # doctest: +SKIP
+    3
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from offpath.ops.errors import QueueError
+from offpath.store import Job, utcnow
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+    from offpath.ops.target import MetricStatistics, Target
+
+Clock = Callable[[], datetime]
+
+# How many items one status read may evaluate in JobsTable (see StatusReader._jobs).
+SCAN_LIMIT = 200
+LATEST_JOBS = 10
+# SQS publishes its CloudWatch metrics once a minute: asking more often buys nothing
+# and costs a GetMetricStatistics request each time.
+METRIC_CACHE_S = 60.0
+METRIC_WINDOW = timedelta(minutes=10)
+LOCAL_AGE_NOTE = (
+    "not measured locally: SQS has no attribute for it, and finding the oldest message "
+    "means receiving messages, which counts toward JobsQueue's maxReceiveCount and "
+    "hides them from the worker"
+)
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """A queue's approximate counts, as GetQueueAttributes gives them."""
+
+    url: str
+    visible: int
+    in_flight: int
+    delayed: int
+    oldest_age_s: float | None = None
+    oldest_age_note: str | None = None
+
+    @property
+    def total(self) -> int:
+        return self.visible + self.in_flight + self.delayed
+
+
+def queue_counts(sqs: SQSClient, url: str) -> QueueCounts:
+    """Visible, in flight and delayed messages of one queue (one GetQueueAttributes)."""
+    try:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+    except ClientError as exc:
+        raise QueueError(f"cannot read the attributes of {url}: {exc}") from exc
+    return QueueCounts(
+        url=url,
+        visible=int(attributes.get("ApproximateNumberOfMessages", 0)),
+        in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        delayed=int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+    )
+
+
+@dataclass(frozen=True)
+class JobsSample:
+    """Job records from one bounded Scan: a sample, not the table."""
+
+    scanned: int  # items DynamoDB evaluated (the Limit counts these)
+    by_status: dict[str, int]
+    latest: list[Job] = field(default_factory=list)  # of the sample, newest first
+
+    @property
+    def sampled(self) -> int:
+        return sum(self.by_status.values())
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    at: datetime
+    target: str
+    queue: QueueCounts
+    dead_letter_queue: QueueCounts
+    jobs: JobsSample
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "target": self.target,
+            "queue": asdict(self.queue),
+            "dead_letter_queue": asdict(self.dead_letter_queue),
+            "jobs": {
+                "sampled": self.jobs.sampled,
+                "scanned": self.jobs.scanned,
+                "by_status": self.jobs.by_status,
+                "note": f"a Scan of at most {SCAN_LIMIT} items: counts are of the sample",
+                "latest": [_job_json(job) for job in self.jobs.latest],
+            },
+        }
+
+
+class OldestAge:
+    """``ApproximateAgeOfOldestMessage`` from CloudWatch, the only source of it.
+
+    SQS publishes it once a minute per queue, a few minutes late, and not at all for a
+    queue that has been idle for hours: the note says how old the figure is.
+    """
+
+    def __init__(
+        self,
+        cloudwatch: MetricStatistics,
+        *,
+        clock: Clock = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        cache_s: float = METRIC_CACHE_S,
+    ) -> None:
+        self.cloudwatch = cloudwatch
+        self.clock = clock
+        self.monotonic = monotonic
+        self.cache_s = cache_s
+        self._cache: dict[str, tuple[float, tuple[float | None, str]]] = {}
+
+    def __call__(self, queue_url: str) -> tuple[float | None, str]:
+        cached = self._cache.get(queue_url)
+        if cached is not None and self.monotonic() - cached[0] < self.cache_s:
+            return cached[1]
+        answer = self._read(queue_url.rstrip("/").rsplit("/", 1)[-1])
+        self._cache[queue_url] = (self.monotonic(), answer)
+        return answer
+
+    def _read(self, queue_name: str) -> tuple[float | None, str]:
+        now = self.clock()
+        try:
+            response = self.cloudwatch.get_metric_statistics(
+                Namespace="AWS/SQS",
+                MetricName="ApproximateAgeOfOldestMessage",
+                Dimensions=[{"Name": "QueueName", "Value": queue_name}],
+                StartTime=now - METRIC_WINDOW,
+                EndTime=now,
+                Period=60,
+                Statistics=["Maximum"],
+            )
+        except ClientError as exc:
+            return None, f"CloudWatch refused: {exc.response.get('Error', {}).get('Code')}"
+        points: list[Mapping[str, Any]] = list(response.get("Datapoints", []))
+        if not points:
+            return None, "no CloudWatch datapoint in the last 10 minutes (idle queue?)"
+        latest = max(points, key=lambda p: p["Timestamp"])
+        at: datetime = latest["Timestamp"]
+        return float(latest["Maximum"]), f"CloudWatch, minute of {at:%H:%M} UTC"
+
+
+class StatusReader:
+    """Reads one :class:`StatusReport`: 2 GetQueueAttributes, 1 Scan, CloudWatch cached."""
+
+    def __init__(
+        self,
+        *,
+        sqs: SQSClient,
+        dynamodb: DynamoDBClient,
+        queue_url: str,
+        dlq_url: str,
+        table_name: str,
+        target: str = "",
+        oldest_age: Callable[[str], tuple[float | None, str]] | None = None,
+        clock: Clock = utcnow,
+        scan_limit: int = SCAN_LIMIT,
+    ) -> None:
+        self.sqs = sqs
+        self.dynamodb = dynamodb
+        self.queue_url = queue_url
+        self.dlq_url = dlq_url
+        self.table_name = table_name
+        self.target = target
+        self.oldest_age = oldest_age
+        self.clock = clock
+        self.scan_limit = scan_limit
+
+    @classmethod
+    def for_target(cls, target: Target) -> StatusReader:
+        """Locally no oldest age (see ``LOCAL_AGE_NOTE``); on AWS, from CloudWatch."""
+        return cls(
+            sqs=target.clients.sqs,
+            dynamodb=target.clients.dynamodb,
+            queue_url=target.queue_url,
+            dlq_url=target.dlq_url,
+            table_name=target.table_name,
+            target=target.describe(),
+            oldest_age=None if target.local else OldestAge(target.clients.cloudwatch),
+        )
+
+    def read(self) -> StatusReport:
+        return StatusReport(
+            at=self.clock(),
+            target=self.target,
+            queue=self._queue(self.queue_url),
+            dead_letter_queue=self._queue(self.dlq_url),
+            jobs=self._jobs(),
+        )
+
+    def _queue(self, url: str) -> QueueCounts:
+        counts = queue_counts(self.sqs, url)
+        age_s, note = self.oldest_age(url) if self.oldest_age else (None, LOCAL_AGE_NOTE)
+        return QueueCounts(
+            counts.url, counts.visible, counts.in_flight, counts.delayed, age_s, note
+        )
+
+    def _jobs(self) -> JobsSample:
+        # Cost: there is no index on status, so this is a Scan. It reads at most
+        # scan_limit items (Limit counts items evaluated, before the filter drops
+        # idempotency records), eventually consistent: 200 half-kilobyte items are
+        # 100 KB, ~13 read request units. Refreshed every 2 s that is ~23,000 units an
+        # hour, a fraction of a cent on demand; a big table costs no more per read.
+        # Scan order is hash order, not time: the counts describe a sample, and
+        # "latest" is the newest of that sample.
+        try:
+            response = self.dynamodb.scan(
+                TableName=self.table_name,
+                Limit=self.scan_limit,
+                FilterExpression="begins_with(pk, :job)",
+                ExpressionAttributeValues={":job": {"S": "job#"}},
+            )
+        except ClientError as exc:
+            raise QueueError(f"cannot scan {self.table_name}: {exc}") from exc
+        jobs = [Job.from_item(dict(item)) for item in response.get("Items", [])]
+        by_status = Counter(str(job.status) for job in jobs)
+        latest = sorted(jobs, key=lambda job: job.updated_at, reverse=True)[:LATEST_JOBS]
+        return JobsSample(response.get("ScannedCount", len(jobs)), dict(by_status), latest)
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "task": job.task,
+        "status": str(job.status),
+        "attempts": job.attempts,
+        "updated_at": job.updated_at.astimezone(UTC).isoformat(),
+        "last_error": job.last_error.type if job.last_error else None,
+    }

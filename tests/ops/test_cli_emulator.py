@@ -1,0 +1,197 @@
+"""The operator commands of ``offpath`` against the emulator, as a shell would run them."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from offpath.cli import app
+from offpath.local.control import ControlServer, write_state
+from offpath.ops.status import SCAN_LIMIT
+from offpath.producer import JobRequest, request
+from offpath.store import Job, JobStatus
+from tests.ops.conftest import OpsStack
+from tests.ops.tasks import ops_fails_until_fixed, ops_noop
+from tests.support import TEMPLATE
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture
+def shell(ops: OpsStack, monkeypatch: pytest.MonkeyPatch) -> OpsStack:
+    """The emulator's resources exported as a developer's shell would (OFFPATH_*)."""
+    for name, value in ops.environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OFFPATH_TASK_MODULES", "functions.shared.tasks,tests.ops.tasks")
+    return ops
+
+
+def _run(*args: str, input: str | None = None) -> Any:
+    return CliRunner().invoke(app, list(args), input=input)
+
+
+def _json(*args: str) -> Any:
+    result = _run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _attributes(shell: OpsStack, url: str) -> dict[str, int]:
+    attributes = shell.target.clients.sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["All"]
+    )["Attributes"]
+    return {
+        "visible": int(attributes["ApproximateNumberOfMessages"]),
+        "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        "delayed": int(attributes["ApproximateNumberOfMessagesDelayed"]),
+    }
+
+
+def test_status_json_figures_match_the_queues(shell: OpsStack) -> None:
+    # GIVEN 3 waiting jobs, 2 delayed, 1 in flight, and 2 dead letters
+    sqs = shell.target.clients.sqs
+    shell.producer.enqueue_many([request(ops_noop, n) for n in range(3)])
+    for n in (3, 4):
+        shell.producer.enqueue(JobRequest(ops_noop, {"n": n}, delay_s=300))
+    shell.producer.enqueue(request(ops_noop, 5))
+    sqs.receive_message(QueueUrl=shell.queue_url, MaxNumberOfMessages=1, VisibilityTimeout=300)
+    for body in ("dead one", "dead two"):
+        sqs.send_message(QueueUrl=shell.dlq_url, MessageBody=body)
+
+    # WHEN the status is read for a script
+    report = _json("status")
+
+    # THEN its figures are the queues' own
+    for key, url in (("queue", shell.queue_url), ("dead_letter_queue", shell.dlq_url)):
+        shown = {k: report[key][k] for k in ("visible", "in_flight", "delayed")}
+        assert shown == _attributes(shell, url)
+    assert (report["queue"]["visible"], report["queue"]["in_flight"]) == (3, 1)
+    assert report["queue"]["delayed"] == 2 and report["dead_letter_queue"]["visible"] == 2
+    assert report["queue"]["oldest_age_s"] is None
+    assert "maxReceiveCount" in report["queue"]["oldest_age_note"]
+    # ... and while the table is smaller than one Scan, the sample is the whole table
+    items = shell.target.clients.dynamodb.scan(TableName=shell.table_name)["Items"]
+    jobs = [Job.from_item(dict(i)) for i in items if i["pk"]["S"].startswith("job#")]
+    assert len(items) < SCAN_LIMIT
+    assert report["jobs"]["by_status"] == dict(Counter(str(j.status) for j in jobs))
+    assert report["jobs"]["by_status"]["queued"] >= 6
+
+
+def test_status_once_prints_the_table(shell: OpsStack) -> None:
+    result = _run("status", "--once")
+
+    assert result.exit_code == 0, result.output
+    assert "JobsQueue" in result.stdout and "DLQ" in result.stdout
+    assert "not measured locally" in result.stdout
+
+
+def test_enqueue_in_bulk_sends_every_job_with_one_correlation_id(shell: OpsStack) -> None:
+    out = _json("enqueue", "ops_noop", "--args", '{"n": 7}', "--count", "25")
+
+    job_ids = [job["job_id"] for job in out["jobs"]]
+    assert len(set(job_ids)) == 25
+    assert out["correlation_id"].startswith("cli-")
+    bodies = [json.loads(m["Body"]) for m in shell.receive_all(shell.queue_url)]
+    assert sorted(b["job_id"] for b in bodies) == sorted(job_ids)
+    assert {(b["correlation_id"], b["args"]["n"]) for b in bodies} == {(out["correlation_id"], 7)}
+    assert {shell.store.get(j).status for j in job_ids} == {JobStatus.QUEUED}
+
+
+def test_an_enqueued_job_runs_and_jobs_show_reads_its_record(shell: OpsStack) -> None:
+    out = _json("enqueue", "ops_noop", "--args", '{"n": 3}', "--correlation-id", "ops-cli-1")
+    [job] = out["jobs"]
+    shell.emulator.drain()
+
+    shown = _json("jobs", "show", job["job_id"])
+
+    assert (shown["status"], shown["result"], shown["attempts"]) == ("succeeded", 3, 1)
+    assert shown["correlation_id"] == "ops-cli-1"
+    missing = _run("jobs", "show", "no-such-job")
+    assert missing.exit_code == 1 and "fire-and-forget" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["enqueue", "nope"], "unknown task 'nope'"),
+        (["enqueue", "ops_noop", "--args", "[1]"], "must be a JSON object"),
+        (["enqueue", "ops_noop", "--args", '{"n": "x"}'], "ops_noop"),
+        (["enqueue", "ops_noop", "--delay-seconds", "901"], "--delay-seconds"),
+    ],
+)
+def test_enqueue_refuses_what_cannot_run(shell: OpsStack, args: list[str], message: str) -> None:
+    result = _run(*args)
+
+    assert result.exit_code != 0
+    assert message in result.output
+    assert shell.counts(shell.queue_url).total == 0
+
+
+def test_dlq_commands_list_show_redrive_and_purge(shell: OpsStack) -> None:
+    jobs = shell.producer.enqueue_many([request(ops_fails_until_fixed, n) for n in (1, 2)])
+    shell.emulator.drain()
+    first, second = (j.job_id for j in jobs)
+
+    listed = _json("dlq", "list")
+    assert sorted(m["job_id"] for m in listed) == sorted([first, second])
+    table = _run("dlq", "list")
+    assert table.exit_code == 0
+    assert first in table.stdout and second in table.stdout, "ids are never cut short"
+    [shown] = _json("dlq", "show", first)
+    assert (shown["reason"], shown["error_type"]) == ("max_attempts", "RuntimeError")
+    assert _run("dlq", "show", "nope").exit_code == 1
+
+    assert _run("dlq", "redrive").exit_code == 2, "ids or --all"
+    shell.fix()
+    partial = _run("dlq", "redrive", first, "nope", "--json")
+    assert partial.exit_code == 1, "an id not found fails the command, after moving the rest"
+    moved = json.loads(partial.stdout)
+    assert (moved["moved"], moved["not_found"]) == (1, ["nope"])
+    shell.emulator.drain()
+    assert shell.runs() == [1]
+
+    shell.emulator.advance(61)  # one purge per queue every 60 s
+    refused = _run("dlq", "purge", input="n\n")
+    assert refused.exit_code == 1 and shell.counts(shell.dlq_url).visible == 1
+    purged = _run("dlq", "purge", "--yes")
+    assert purged.exit_code == 0 and "Purged 1" in purged.stdout
+    assert shell.counts(shell.dlq_url).total == 0
+
+
+def test_redrive_all_from_the_cli_runs_every_dead_job(shell: OpsStack) -> None:
+    shell.producer.enqueue_many([request(ops_fails_until_fixed, n) for n in range(12)])
+    shell.emulator.drain()
+    shell.fix()
+
+    result = _run("dlq", "redrive", "--all")
+    shell.emulator.drain()
+
+    assert result.exit_code == 0, result.output
+    assert "Moved 12 message(s)" in result.stdout and "12 requeued" in result.stdout
+    assert sorted(shell.runs()) == list(range(12))
+
+
+def test_without_a_stack_or_environment_the_running_offpath_dev_is_the_target(
+    ops: OpsStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    control = ControlServer(ops.emulator).start()
+    try:
+        monkeypatch.chdir(tmp_path)
+        write_state({"api": "", "endpoint": ops.emulator.endpoint, "control": control.url})
+        ops.target.clients.sqs.send_message(QueueUrl=ops.dlq_url, MessageBody="dead")
+
+        listed = _json("dlq", "list", "--template", str(TEMPLATE))
+        status = _json("status", "--template", str(TEMPLATE))
+        missing_template = _run("status")
+    finally:
+        control.stop()
+
+    assert [m["body"] for m in listed] == ["dead"]
+    assert status["target"] == f"offpath dev at {ops.emulator.endpoint}"
+    assert status["dead_letter_queue"]["visible"] == 1
+    assert missing_template.exit_code == 1 and "--template" in missing_template.stderr

@@ -1,0 +1,102 @@
+"""The worker's metrics under a task dimension, and its subsegment per job (in-process moto)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+from aws_lambda_powertools.metrics import MetricUnit
+
+from offpath.metrics import TaskMetrics
+from offpath.producer import request
+from offpath.tasks import TaskRegistry
+from tests.support import Stack
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+
+def _documents(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_task_metrics_print_one_document_per_task_with_exact_dimensions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    metrics = TaskMetrics(namespace="offpath", service="svc")
+    for task in ("a", "b", "a"):
+        metrics.add_task_metric(task, "JobsStarted", MetricUnit.Count, 1)
+    metrics.add_metric("Unattributed", MetricUnit.Count, 1)
+
+    metrics.flush()
+    metrics.flush()  # nothing left: prints nothing, warns nothing
+
+    documents = _documents(capsys.readouterr().out)
+    by_task = {d.get("task"): d for d in documents}
+    assert set(by_task) == {"a", "b", None}
+    assert by_task["a"]["JobsStarted"] == [1.0, 1.0]
+    assert by_task["a"]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["task", "service"]]
+    assert by_task[None]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+
+
+def test_the_task_dimension_survives_powertools_own_flush_at_100_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    metrics = TaskMetrics(namespace="offpath", service="svc")
+    for _ in range(150):
+        metrics.add_task_metric("a", "JobDuration", MetricUnit.Milliseconds, 1.5)
+    metrics.flush()
+
+    documents = _documents(capsys.readouterr().out)
+    assert [len(d["JobDuration"]) for d in documents] == [100, 50]
+    assert {d["task"] for d in documents} == {"a"}
+
+
+class RecordingProvider:
+    """Stands in for X-Ray's recorder: records subsegments and their annotations."""
+
+    def __init__(self) -> None:
+        self.subsegments: list[tuple[str, dict[str, Any]]] = []
+
+    @contextmanager
+    def in_subsegment(self, name: str) -> Iterator[Any]:
+        annotations: dict[str, Any] = {}
+        self.subsegments.append((name, annotations))
+        yield SimpleNamespace(put_annotation=annotations.__setitem__)
+
+
+class RecordingSink:
+    """A plain MetricsSink (Powertools ``Metrics`` has this shape): no task dimension."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def add_metric(self, name: str, unit: MetricUnit | str, value: float) -> None:
+        self.names.append(name)
+
+
+def test_each_job_runs_in_a_subsegment_annotated_with_its_ids(stack: Stack) -> None:
+    tasks = TaskRegistry()
+
+    @tasks.task
+    def double(n: int) -> int:
+        return 2 * n
+
+    jobs = stack.producer.enqueue_many([request(double, n) for n in (1, 2)])
+    provider = RecordingProvider()
+    sink = RecordingSink()
+    worker = stack.worker(tasks)
+    worker.tracer = cast("Tracer", SimpleNamespace(provider=provider))
+    worker.metrics = sink
+
+    stack.drain(worker)
+
+    assert sorted(provider.subsegments, key=lambda s: s[1]["job_id"]) == sorted(
+        [("## double", {"job_id": j.job_id, "task": "double"}) for j in jobs],
+        key=lambda s: s[1]["job_id"],
+    )
+    assert sink.names.count("JobsSucceeded") == 2, "a plain sink still gets every metric"
