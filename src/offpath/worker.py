@@ -117,6 +117,8 @@ class Worker:
         self.dead_letters = dead_letters
         self.logger = logger or Logger(service="offpath-worker")
         self.metrics = metrics  # a TaskMetricsSink adds the task dimension
+        # Decided once: a runtime-checkable Protocol check costs more than the metric.
+        self._task_metrics = metrics if isinstance(metrics, TaskMetricsSink) else None
         self.tracer = tracer  # None: no subsegment per job
         self.rand = rand
         # raise_on_entire_batch_failure=False: a batch whose every record is being
@@ -138,8 +140,8 @@ class Worker:
             with invocation(context), self.processor(records, record_handler):
                 self.processor.process()
         finally:
-            if isinstance(self.metrics, TaskMetricsSink):
-                self.metrics.flush()
+            if self._task_metrics is not None:
+                self._task_metrics.flush()
         return dict(self.processor.response())
 
     def process(self, record: SQSRecord, context: RemainingTime | None = None) -> Outcome:
@@ -331,8 +333,8 @@ class Worker:
     def _metric(
         self, name: str, task: str, unit: MetricUnit = MetricUnit.Count, value: float = 1
     ) -> None:
-        if isinstance(self.metrics, TaskMetricsSink):
-            self.metrics.add_task_metric(task, name, unit, value)
+        if self._task_metrics is not None:
+            self._task_metrics.add_task_metric(task, name, unit, value)
         elif self.metrics is not None:  # e.g. Powertools Metrics: no task dimension
             self.metrics.add_metric(name=name, unit=unit, value=value)
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,13 +55,18 @@ class EventSourceMapping:
     monotonic: Callable[[], float] = field(default=time.monotonic)
 
     def receive(self) -> list[MessageTypeDef]:
-        """Gather one batch: up to ``batch_size``, within the batching window."""
+        """Gather one batch, as Lambda does: until ``batch_size`` messages, or until the
+        batching window closes once a first message is in hand."""
         messages: list[MessageTypeDef] = []
-        window_ends = self.monotonic() + self.batching_window_s
+        window_ends = 0.0
         while len(messages) < self.batch_size:
-            wait_s = self.wait_time_s if not messages else 0
-            if messages and self.batching_window_s:
-                wait_s = min(20, max(0, int(window_ends - self.monotonic())))
+            if not messages:
+                wait_s = self.wait_time_s
+            else:
+                left_s = window_ends - self.monotonic()
+                if left_s <= 0:
+                    break
+                wait_s = min(20, math.ceil(left_s))  # long-poll within the window
             response = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
@@ -69,8 +75,10 @@ class EventSourceMapping:
                 MessageAttributeNames=["All"],
             )
             got = response.get("Messages", [])
+            if got and not messages:
+                window_ends = self.monotonic() + self.batching_window_s
             messages.extend(got)
-            if not got or self.monotonic() >= window_ends:
+            if not got and (not messages or not self.batching_window_s):
                 break
         return messages
 

@@ -1,0 +1,61 @@
+"""The emulator as the benchmarks run it: template.yaml, its functions' logs out of the way."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from offpath.local.emulator import Emulator, EmulatorOptions
+from offpath.producer import Producer
+from offpath.runtime import build_producer
+from offpath.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+TASK_MODULES = "functions.shared.tasks,bench.tasks"
+
+
+@contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Send file descriptor 1 to /dev/null: ours and that of every process started in the block.
+
+    The functions log at INFO and print EMF metrics, as deployed; the emulator's
+    child processes write them to the stdout they inherit, which would bury the
+    benchmark's own output.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@contextmanager
+def running_emulator(*, background: bool, outbox: Path | None = None) -> Iterator[Emulator]:
+    """template.yaml on its own moto server, with the benchmark's tasks loaded."""
+    options = EmulatorOptions(
+        template=TEMPLATE,
+        api_port=0,
+        background=background,
+        outbox=outbox,
+        extra_environment={"OFFPATH_TASK_MODULES": TASK_MODULES},
+    )
+    with quiet_stdout(), Emulator(options, log=lambda line: None) as emulator:
+        yield emulator
+
+
+def producer_for(emulator: Emulator) -> Producer:
+    """The producer ApiFunction would build, on the emulator's clients."""
+    assert emulator.provisioned is not None and emulator.clients is not None
+    env = emulator.provisioned.environment("ApiFunction")
+    settings = Settings(queue_url=env["OFFPATH_QUEUE_URL"], table_name=env["OFFPATH_TABLE_NAME"])
+    return build_producer(settings, emulator.clients)
