@@ -16,6 +16,7 @@ from functions.api.middleware import (
     ApiGatewayStage,
     BodyLimit,
     CorrelationId,
+    JsonByDefault,
 )
 from functions.api.openapi import build_openapi
 from functions.api.routes import health, jobs, payments, reports, signup
@@ -53,6 +54,7 @@ def create_app() -> FastAPI:
     # The last added runs first: stage, then correlation id, then the body limit
     # (so a 413 carries the correlation id). A body over one SQS message can never
     # become a job: it is refused from its Content-Length, before it is read.
+    app.add_middleware(JsonByDefault)
     app.add_middleware(BodyLimit, max_bytes=SQS_MAX_MESSAGE_BYTES)
     app.add_middleware(CorrelationId)
     app.add_middleware(ApiGatewayStage)

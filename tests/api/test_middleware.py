@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from functions.api.middleware import api_prefix, correlation_id_for
 
 from tests.api.events import http_api_event, rest_api_event
@@ -65,3 +66,21 @@ def test_a_new_correlation_id_when_there_is_nothing_to_use() -> None:
     first = correlation_id_for({"type": "http", "headers": []})
     assert len(first) == 32
     assert first != correlation_id_for({"type": "http", "headers": []})
+
+
+def test_an_untyped_json_body_is_read_as_json_like_curl_d_sends_it(client: TestClient) -> None:
+    body = b'{"user_id": 42, "month": "2026-06"}'
+    for content_type in ("application/x-www-form-urlencoded", None):
+        headers = {"content-type": content_type} if content_type else {}
+        response = client.post("/reports", content=body, headers=headers)
+        assert response.status_code == 202, response.text
+
+
+def test_an_untyped_body_that_is_not_json_is_still_a_precise_422(client: TestClient) -> None:
+    response = client.post(
+        "/reports",
+        content=b"user_id=42&month=2026-06",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
