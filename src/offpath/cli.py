@@ -83,6 +83,7 @@ def dev(
         {"api": emulator.api_url or "", "endpoint": emulator.endpoint, "control": control.url}
     )
     console.print(f"API: {emulator.api_url}")
+    console.print(f"Dashboard: {control.dashboard_url}")
     console.print(f"AWS endpoint: {emulator.endpoint or '(per-service AWS_ENDPOINT_URL_*)'}")
     console.print(f"Control: {control.url}")
     for name, schedule in emulator.schedules.items():

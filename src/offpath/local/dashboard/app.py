@@ -1,0 +1,351 @@
+"""The dashboard's routes, served by ``offpath dev``'s control server.
+
+Pages (``GET /``, ``GET /jobs/{job_id}``) are HTML; the same URLs asked for
+``application/json`` answer ``{"parts": {name: html}}``, which the script swaps in
+every two seconds. The only writes are the explicit actions, each a POST:
+
+- ``/dashboard/dlq/redrive`` ``{"message_id": ...}`` or ``{"all": true}``
+- ``/dashboard/dlq/purge``
+- ``/dashboard/schedules/{name}/fire``
+
+The DLQ actions go through :class:`offpath.ops.dlq.DeadLetters`, the engine of
+``offpath dlq``; "fire" is :meth:`Emulator.fire`, as ``offpath schedules fire``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from urllib.parse import unquote
+
+from offpath.errors import JobNotFound
+from offpath.local.dashboard import pages
+from offpath.local.dashboard.history import SAMPLE_EVERY_S, WINDOW_S, Sampler
+from offpath.local.dashboard.markup import h
+from offpath.local.dashboard.parts import (
+    QueueCard,
+    dlq_part,
+    invocations_part,
+    job_part,
+    jobs_part,
+    queues_part,
+    schedules_part,
+    status_filter_options,
+    task_filter_options,
+)
+from offpath.local.dashboard.sources import (
+    DEAD_LETTER_QUEUE,
+    JOBS_QUEUE,
+    DeadLetterListing,
+    JobFilter,
+    JobsResources,
+    oldest_dead_letter,
+    oldest_in_queue,
+    scan_jobs,
+    schedule_rows,
+    summarize,
+)
+from offpath.local.emulator import Emulator
+from offpath.local.esm import InvocationFailed
+from offpath.ops.dlq import DeadLetters
+from offpath.ops.messages import DeadMessage, RedriveResult
+from offpath.ops.status import JobsSample, QueueCounts, queue_counts
+from offpath.store import DynamoDBJobStore, Job
+
+STATIC_TYPES = {
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+}
+# Everything the pages load comes from this server: no CDN, no inline script or style.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+QUEUE_AGE_NOTE = (
+    "age of the oldest unfinished durable job not in the DLQ, from the job records: SQS "
+    "has no attribute for its oldest message, and receiving one to look would count "
+    "toward maxReceiveCount"
+)
+DLQ_AGE_NOTE = "since the oldest listed message was dead-lettered"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # without the query string
+    query: dict[str, str] = field(default_factory=dict)
+    wants_json: bool = False
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def html(cls, text: str, status: int = 200) -> Response:
+        return cls(
+            status,
+            text.encode(),
+            "text/html; charset=utf-8",
+            {"content-security-policy": CONTENT_SECURITY_POLICY, "vary": "accept"},
+        )
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200) -> Response:
+        return cls(status, json.dumps(data, default=str).encode(), "application/json")
+
+
+class ActionRefused(Exception):
+    """An action that cannot be done as asked: ``status`` says why, as HTTP would."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Dashboard:
+    """Pages, parts and actions over a started :class:`Emulator`.
+
+    Example:
+        >>> dashboard = Dashboard(emulator).start()  # doctest: +SKIP
+        >>> dashboard.handle(Request("GET", "/")).status  # doctest: +SKIP
+        200
+    """
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        *,
+        sample_every_s: float = SAMPLE_EVERY_S,
+        window_s: float = WINDOW_S,
+    ) -> None:
+        if emulator.clients is None or emulator.provisioned is None:
+            raise RuntimeError("start the emulator before its dashboard")
+        self.emulator = emulator
+        self.window_s = window_s
+        self.resources = JobsResources.of(emulator.provisioned)
+        self.store: DynamoDBJobStore | None = None
+        self.letters: DeadLetters | None = None
+        self.dead_letters: DeadLetterListing | None = None
+        if self.resources is not None:
+            self.store = DynamoDBJobStore(
+                emulator.clients.dynamodb, self.resources.table_name, clock=emulator.clock.now
+            )
+            # No long polling: moto answers from one place, so an empty short poll is
+            # an empty queue, and each peek hides the messages for milliseconds only.
+            self.letters = DeadLetters(
+                emulator.clients.sqs, self.resources.dlq_url, self.store, wait_time_s=0
+            )
+            self.dead_letters = DeadLetterListing(self.letters.peek)
+        self.sampler = Sampler(self._read_queues, every_s=sample_every_s, window_s=window_s)
+
+    def start(self) -> Dashboard:
+        self.sampler.start()
+        return self
+
+    def stop(self) -> None:
+        self.sampler.stop()
+
+    # ------------------------------------------------------------------ routes
+    def handle(self, request: Request) -> Response | None:
+        """The response, or None for a path that is not the dashboard's."""
+        segments = [unquote(s) for s in request.path.split("/") if s]
+        if request.method == "GET":
+            return self._get(segments, request)
+        if request.method == "POST" and segments[:1] == ["dashboard"]:
+            try:
+                return Response.json({"message": self._act(segments[1:], request.body)})
+            except ActionRefused as exc:
+                return Response.json({"error": str(exc)}, exc.status)
+        return None
+
+    def _get(self, segments: list[str], request: Request) -> Response | None:
+        api_url = self.emulator.api_url
+        if not segments:
+            chosen = JobFilter.from_query(request.query)
+            parts = self.parts(chosen)
+            if request.wants_json:
+                return self._parts_response(parts)
+            return Response.html(
+                pages.dashboard_page(parts, status_filter_options(chosen), api_url)
+            )
+        if len(segments) == 2 and segments[0] == "jobs":
+            parts = self.job_parts(segments[1])
+            if request.wants_json:
+                return self._parts_response(parts)
+            return Response.html(pages.job_page(segments[1], parts, api_url))
+        if len(segments) == 2 and segments[0] == "static" and segments[1] in STATIC_TYPES:
+            asset = resources.files(__package__).joinpath("static", segments[1])
+            return Response(200, asset.read_bytes(), STATIC_TYPES[segments[1]])
+        return None
+
+    @staticmethod
+    def _parts_response(parts: dict[str, str]) -> Response:
+        return Response.json({"parts": parts, "updated": time.strftime("%H:%M:%S")})
+
+    # ------------------------------------------------------------------ reading
+    def parts(self, chosen: JobFilter) -> dict[str, str]:
+        """Every part of the dashboard page, rendered now."""
+        now = self.emulator.clock.now()
+        jobs = self._jobs()
+        dead = self._dead()
+        invocations = list(self.emulator.invocations)  # one C-level copy: no torn read
+        dlq_counts = self._latest(DEAD_LETTER_QUEUE)
+        parts = {
+            "queues": queues_part(
+                self._cards(jobs, dead, now), now=time.time(), window_s=self.window_s
+            ),
+            "jobs": jobs_part(jobs, chosen, now),
+            "task-options": task_filter_options(jobs, chosen),
+            "dlq": (
+                dlq_part(dead, now, visible=dlq_counts.visible if dlq_counts else None)
+                if self.resources
+                else '<p class="none">This template has no JobsDeadLetterQueue.</p>'
+            ),
+            "schedules": schedules_part(schedule_rows(self.emulator.schedules, now), now),
+            "invocations": invocations_part(invocations, summarize(invocations)),
+        }
+        if self.sampler.last_error:
+            parts["queues"] += f'<p class="warning">{h(self.sampler.last_error)}</p>'
+        return parts
+
+    def job_parts(self, job_id: str) -> dict[str, str]:
+        """The job page's one part."""
+        job: Job | None = None
+        if self.store is not None:
+            try:
+                job = self.store.get(job_id)
+            except JobNotFound:
+                job = None
+        dead = [m for m in self._dead() if m.job_id == job_id]
+        return {"job": job_part(job, job_id, dead, self.emulator.clock.now())}
+
+    def _read_queues(self) -> dict[str, QueueCounts]:
+        if self.resources is None or self.emulator.clients is None:
+            return {}
+        sqs = self.emulator.clients.sqs
+        queue = queue_counts(sqs, self.resources.queue_url)
+        assert self.dead_letters is not None  # both come with the resources
+        with self.dead_letters.lock:  # never in the middle of our own peek
+            dead_letters = queue_counts(sqs, self.resources.dlq_url)
+        return {JOBS_QUEUE: queue, DEAD_LETTER_QUEUE: dead_letters}
+
+    def _latest(self, name: str) -> QueueCounts | None:
+        sample = self.sampler.history.latest(name)
+        return sample.counts if sample else None
+
+    def _jobs(self) -> JobsSample | None:
+        if self.resources is None or self.emulator.clients is None:
+            return None
+        return scan_jobs(self.emulator.clients.dynamodb, self.resources.table_name)
+
+    def _dead(self) -> list[DeadMessage]:
+        if self.dead_letters is None:
+            return []
+        counts = self._latest(DEAD_LETTER_QUEUE)
+        # Counts moving (a new dead letter, one redriven elsewhere) force a new peek.
+        if counts is None:
+            return self.dead_letters.messages(None)
+        return self.dead_letters.messages((counts.visible, counts.total), counts.visible)
+
+    def _cards(
+        self, jobs: JobsSample | None, dead: list[DeadMessage], now: datetime
+    ) -> list[QueueCard]:
+        if self.resources is None:
+            return []
+        queue, dlq = self._latest(JOBS_QUEUE), self._latest(DEAD_LETTER_QUEUE)
+        dead_ids = {m.job_id for m in dead if m.job_id}
+        queue_age = oldest_in_queue(jobs.latest, dead_ids, now) if jobs else None
+        return [
+            QueueCard(
+                JOBS_QUEUE,
+                self.resources.queue_url,
+                queue,
+                queue_age if queue and queue.total else None,
+                QUEUE_AGE_NOTE,
+                self.sampler.history.series(JOBS_QUEUE),
+            ),
+            QueueCard(
+                DEAD_LETTER_QUEUE,
+                self.resources.dlq_url,
+                dlq,
+                oldest_dead_letter(dead, now),
+                DLQ_AGE_NOTE,
+                self.sampler.history.series(DEAD_LETTER_QUEUE),
+            ),
+        ]
+
+    # ------------------------------------------------------------------ actions
+    def _act(self, segments: list[str], body: Any) -> str:
+        if not isinstance(body, dict):
+            raise ActionRefused(400, "the body must be a JSON object")
+        try:
+            if segments == ["dlq", "redrive"]:
+                message = self._redrive(body)
+            elif segments == ["dlq", "purge"]:
+                message = self._purge()
+            elif len(segments) == 3 and segments[0] == "schedules" and segments[2] == "fire":
+                message = self._fire(segments[1])
+            else:
+                raise ActionRefused(404, f"no action {'/'.join(segments)}")
+        finally:
+            self.sampler.wake()
+        return message
+
+    def _letters(self) -> tuple[DeadLetterListing, DeadLetters, JobsResources]:
+        if self.dead_letters is None or self.letters is None or self.resources is None:
+            raise ActionRefused(404, "this template has no JobsDeadLetterQueue")
+        return self.dead_letters, self.letters, self.resources
+
+    def _redrive(self, body: dict[str, Any]) -> str:
+        listing, letters, where = self._letters()
+        if body.get("all") is True:
+            result = listing.act(lambda: letters.redrive(None, to_url=where.queue_url))
+            return _redrive_message(result, "every message")
+        message_id = body.get("message_id")
+        if not isinstance(message_id, str) or not message_id:
+            raise ActionRefused(400, 'give {"message_id": "..."} or {"all": true}')
+        result = listing.act(lambda: letters.redrive([message_id], to_url=where.queue_url))
+        if result.not_found:
+            raise ActionRefused(404, f"message {message_id} is no longer in the dead-letter queue")
+        return _redrive_message(result, f"message {message_id}")
+
+    def _purge(self) -> str:
+        listing, letters, _ = self._letters()
+        purged = listing.act(letters.purge)
+        return f"Purged the dead-letter queue: about {purged} message(s) deleted."
+
+    def _fire(self, name: str) -> str:
+        try:
+            response = self.emulator.fire(name)
+        except KeyError as exc:
+            raise ActionRefused(404, str(exc.args[0]) if exc.args else "no such schedule") from exc
+        except InvocationFailed as exc:
+            raise ActionRefused(502, f"{name}: {exc}") from exc
+        job_id = response.get("job_id") if isinstance(response, dict) else None
+        if job_id is None:
+            return f"Fired {name}."
+        if response.get("duplicate"):
+            return f"Fired {name}: job {job_id} existed already (same tick)."
+        return f"Fired {name}: job {job_id} enqueued."
+
+
+def _redrive_message(result: RedriveResult, what: str) -> str:
+    text = f"Redrove {what}: {result.moved} message(s) moved to JobsQueue"
+    requeued = sum(1 for state in result.records.values() if state == "requeued")
+    if requeued:
+        text += f", {requeued} job record(s) requeued"
+    others = {job: state for job, state in result.records.items() if state != "requeued"}
+    if others:
+        text += "; not requeued: " + ", ".join(f"{job} ({state})" for job, state in others.items())
+    if result.not_sent or result.not_deleted:
+        text += f"; {result.not_sent} not sent, {result.not_deleted} not deleted (retry)"
+    return text + "."

@@ -1,0 +1,259 @@
+"""What the dashboard shows, read from the running emulator and its AWS endpoint.
+
+Queues and the dead-letter queue go through :mod:`offpath.ops` (the engines behind
+``offpath status`` and ``offpath dlq``); schedules and invocations come from the
+:class:`~offpath.local.emulator.Emulator` itself.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from botocore.exceptions import ClientError
+
+from offpath.local.lambda_env import Invocation
+from offpath.local.provision import Provisioned
+from offpath.local.schedules import LocalSchedule
+from offpath.ops.errors import QueueError
+from offpath.ops.messages import DeadMessage
+from offpath.ops.status import JobsSample
+from offpath.store import Job, JobStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# The logical ids offpath's template gives them (as `offpath dlq` and `status` assume).
+JOBS_QUEUE = "JobsQueue"
+DEAD_LETTER_QUEUE = "JobsDeadLetterQueue"
+JOBS_TABLE = "JobsTable"
+# A local table is small; past this many items the list is of a sample (and says so).
+SCAN_LIMIT = 1000
+DLQ_LIMIT = 100
+# Statuses whose message is still in JobsQueue (visible, in flight or delayed).
+IN_QUEUE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class JobsResources:
+    """JobsQueue, its dead-letter queue and JobsTable, as provisioned locally."""
+
+    queue_url: str
+    dlq_url: str
+    table_name: str
+
+    @classmethod
+    def of(cls, provisioned: Provisioned) -> JobsResources | None:
+        """None for a template without them (the jobs and DLQ views are then off)."""
+        urls = provisioned.queue_urls
+        if JOBS_QUEUE not in urls or DEAD_LETTER_QUEUE not in urls:
+            return None
+        if JOBS_TABLE not in provisioned.topology.tables:
+            return None
+        return cls(urls[JOBS_QUEUE], urls[DEAD_LETTER_QUEUE], provisioned.table_name(JOBS_TABLE))
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """The jobs list's filters, from the page's query string."""
+
+    status: str = ""
+    task: str = ""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> JobFilter:
+        status = query.get("status", "")
+        return cls(status if status in set(JobStatus) else "", query.get("task", "")[:128])
+
+    def matches(self, job: Job) -> bool:
+        return (not self.status or job.status == self.status) and (
+            not self.task or job.task == self.task
+        )
+
+    def query(self) -> dict[str, str]:
+        return {"status": self.status, "task": self.task}
+
+
+def scan_jobs(dynamodb: DynamoDBClient, table_name: str, limit: int = SCAN_LIMIT) -> JobsSample:
+    """Job records (not Powertools idempotency records), most recently updated first.
+
+    One Scan bounded by ``limit`` items evaluated, as ``offpath status`` does, but
+    keeping every record read: the dashboard filters them.
+
+    Raises:
+        QueueError: DynamoDB refused the Scan.
+    """
+    try:
+        response = dynamodb.scan(
+            TableName=table_name,
+            Limit=limit,
+            FilterExpression="begins_with(pk, :job)",
+            ExpressionAttributeValues={":job": {"S": "job#"}},
+        )
+    except ClientError as exc:
+        raise QueueError(f"cannot scan {table_name}: {exc}") from exc
+    jobs = [Job.from_item(dict(item)) for item in response.get("Items", [])]
+    jobs.sort(key=lambda job: job.updated_at, reverse=True)
+    by_status = Counter(str(job.status) for job in jobs)
+    return JobsSample(response.get("ScannedCount", len(jobs)), dict(by_status), jobs)
+
+
+class DeadLetterListing:
+    """The DLQ's messages, peeked again only when its counts change.
+
+    Peeking is receiving (see :mod:`offpath.ops.dlq`): each peek hides every message
+    for a moment, and an ``offpath dlq redrive`` running just then would miss them.
+    So a page refresh reuses the last listing until the sampled counts move, an
+    action ran, or it is ``max_age_s`` old; and this dashboard's own peeks and
+    actions never overlap (one lock, :attr:`lock`, which the sampler takes too, so
+    that it never counts our own peek's messages as in flight).
+
+    Example:
+        >>> listing = DeadLetterListing(DeadLetters(sqs, dlq_url, store).peek)  # doctest: +SKIP
+        >>> listing.messages(signature=(1, 1))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        peek: Callable[[int], list[DeadMessage]],
+        *,
+        limit: int = DLQ_LIMIT,
+        max_age_s: float = 15.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.peek = peek
+        self.limit = limit
+        self.max_age_s = max_age_s
+        self.monotonic = monotonic
+        self.lock = threading.Lock()
+        self._cached: tuple[object, float, list[DeadMessage]] | None = None
+
+    def messages(self, signature: object, visible: int | None = None) -> list[DeadMessage]:
+        """The listing, peeked again if ``signature`` (the DLQ's sampled counts) changed,
+        or if it disagrees with the sampled number of ``visible`` messages."""
+        with self.lock:
+            cached = self._cached
+            if (
+                cached is not None
+                and cached[0] == signature
+                and self.monotonic() - cached[1] < self.max_age_s
+                and (visible is None or len(cached[2]) == min(visible, self.limit))
+            ):
+                return cached[2]
+            listing = self.peek(self.limit)
+            self._cached = (signature, self.monotonic(), listing)
+            return listing
+
+    def act(self, action: Callable[[], T]) -> T:
+        """Run a redrive or a purge alone (no peek meanwhile), then forget the listing."""
+        with self.lock:
+            try:
+                return action()
+            finally:
+                self._cached = None
+
+
+def oldest_in_queue(jobs: Iterable[Job], dead_job_ids: set[str], now: datetime) -> float | None:
+    """Seconds since the oldest durable job still in JobsQueue was enqueued.
+
+    SQS has no attribute for its oldest message, and receiving one to look counts
+    toward ``maxReceiveCount``; but a durable job's message lives from its record's
+    creation until the job finishes or is dead-lettered, so the oldest unfinished
+    record not in the DLQ dates it. Fire-and-forget messages keep no record.
+    """
+    waiting = [
+        job.created_at for job in jobs if job.status in IN_QUEUE and job.job_id not in dead_job_ids
+    ]
+    return (now - min(waiting)).total_seconds() if waiting else None
+
+
+def oldest_dead_letter(messages: Iterable[DeadMessage], now: datetime) -> float | None:
+    """Seconds since the oldest message of the listing was dead-lettered."""
+    moments = [m.failed_at or m.enqueued_at for m in messages]
+    known = [moment for moment in moments if moment is not None]
+    return (now - min(known)).total_seconds() if known else None
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    name: str
+    kind: str
+    expression: str
+    timezone: str | None
+    task: str | None
+    function: str
+    enabled: bool
+    upcoming: list[datetime]
+    last_fired: datetime | None
+
+
+def schedule_rows(
+    schedules: Mapping[str, LocalSchedule], now: datetime, count: int = 3
+) -> list[ScheduleRow]:
+    """Each template schedule with its next ``count`` fire times after ``now``."""
+    return [
+        ScheduleRow(
+            name=name,
+            kind=schedule.spec.kind,
+            expression=schedule.spec.expression,
+            timezone=schedule.spec.timezone,
+            task=_task_of(schedule.spec.input),
+            function=schedule.spec.function,
+            enabled=schedule.spec.enabled,
+            upcoming=schedule.next_after(now, count) if schedule.spec.enabled else [],
+            last_fired=max(schedule.fired, default=None),
+        )
+        for name, schedule in sorted(schedules.items())
+    ]
+
+
+def _task_of(raw_input: str | None) -> str | None:
+    if not raw_input:
+        return None
+    try:
+        decoded = json.loads(raw_input)
+    except ValueError:
+        return None
+    task = decoded.get("task") if isinstance(decoded, dict) else None
+    return task if isinstance(task, str) else None
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    function: str
+    invocations: int
+    cold: int
+    errors: int
+    records_in: int
+    failures_out: int
+    median_ms: float
+    max_ms: float
+
+
+def summarize(invocations: Iterable[Invocation]) -> list[FunctionSummary]:
+    """Per function: invocations, cold starts, errors, records, and durations."""
+    by_function: dict[str, list[Invocation]] = defaultdict(list)
+    for invocation in invocations:
+        by_function[invocation.function].append(invocation)
+    return [
+        FunctionSummary(
+            function=name,
+            invocations=len(runs),
+            cold=sum(run.cold for run in runs),
+            errors=sum(not run.ok for run in runs),
+            records_in=sum(run.records_in for run in runs),
+            failures_out=sum(run.failures_out for run in runs),
+            median_ms=statistics.median(run.duration_ms for run in runs),
+            max_ms=max(run.duration_ms for run in runs),
+        )
+        for name, runs in sorted(by_function.items())
+    ]
