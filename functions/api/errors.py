@@ -25,9 +25,11 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from functions.api.telemetry import logger
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES
@@ -107,7 +109,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         )
     if exc.status_code == 413:
         return too_large()
+    if exc.status_code == 405:
+        # Starlette's Allow names the methods of the first route that matched the path
+        # only; a path served by several routes (GET and DELETE /jobs/{id}) needs all.
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(_allowed(request))}
     return await http_exception_handler(request, exc)
+
+
+def _allowed(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE and isinstance(route, APIRoute):
+            methods |= route.methods or set()
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _invalid_arguments(request: Request, exc: Exception) -> Response:

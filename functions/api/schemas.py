@@ -71,6 +71,7 @@ class JobSubmission(BaseModel):
     )
     delay_seconds: int = Field(
         default=0,
+        strict=True,  # a JSON integer: lax mode would take `true` for 1
         ge=0,
         le=MAX_SCHEDULE_S,
         description=f"Start no sooner than this. Up to {MAX_DELAY_S} s it is an SQS delay; "

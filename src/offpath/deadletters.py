@@ -7,6 +7,7 @@ moves the message back (console redrive, ``StartMessageMoveTask``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from offpath.envelope import SQS_MAX_MESSAGE_BYTES
 from offpath.store import JobError
 
 if TYPE_CHECKING:
@@ -48,28 +50,57 @@ class DeadLetterQueue:
         self.sqs = sqs
         self.dlq_url = dlq_url
 
-    def send(self, record: SQSRecord, letter: DeadLetter) -> None:
-        attributes: dict[str, MessageAttributeValueTypeDef] = {
-            REASON_ATTRIBUTE: _text(letter.reason),
-            "offpath.error_type": _text(letter.error.type),
-            "offpath.error_message": _text(letter.error.message or "-"),
-            "offpath.source_message_id": _text(record.message_id),
-            "offpath.attempts": {"DataType": "Number", "StringValue": str(letter.attempts)},
-            "offpath.failed_at": _text(datetime.now(UTC).isoformat()),
-            "offpath.first_received_at": _text(_first_received(record)),
-        }
-        if letter.job_id:
-            attributes["offpath.job_id"] = _text(letter.job_id)
-        if letter.task:
-            attributes["offpath.task"] = _text(letter.task)
-        # The body goes unchanged, so a redrive replays exactly what was sent.
+    def send(self, record: SQSRecord, letter: DeadLetter) -> bool:
+        """Send ``record``'s body unchanged, so a redrive replays exactly what was sent.
+
+        SQS counts attributes toward the message limit: a body near 1 MiB keeps only
+        the attributes that fit, the reason first.
+
+        Returns:
+            False when not even the reason fits beside the body: the message went to
+            the DLQ without attributes, and the caller must log the reason.
+        """
+        ordered: list[tuple[str, MessageAttributeValueTypeDef]] = [
+            (REASON_ATTRIBUTE, _text(letter.reason)),
+            ("offpath.source_message_id", _text(record.message_id)),
+            *([("offpath.job_id", _text(letter.job_id))] if letter.job_id else []),
+            *([("offpath.task", _text(letter.task))] if letter.task else []),
+            ("offpath.attempts", {"DataType": "Number", "StringValue": str(letter.attempts)}),
+            ("offpath.error_type", _text(letter.error.type)),
+            ("offpath.failed_at", _text(datetime.now(UTC).isoformat())),
+            ("offpath.first_received_at", _text(_first_received(record))),
+            ("offpath.error_message", _text(letter.error.message or "-")),
+        ]
+        room = SQS_MAX_MESSAGE_BYTES - len(record.body.encode("utf-8"))
+        attributes: dict[str, MessageAttributeValueTypeDef] = {}
+        for name, value in ordered:
+            size = _size(name, value)
+            if size > room:
+                break
+            attributes[name] = value
+            room -= size
         self.sqs.send_message(
             QueueUrl=self.dlq_url, MessageBody=record.body, MessageAttributes=attributes
         )
+        return REASON_ATTRIBUTE in attributes
+
+
+def _size(name: str, value: MessageAttributeValueTypeDef) -> int:
+    """What SQS counts for one attribute: name, type and value, in UTF-8."""
+    return sum(
+        len(part.encode("utf-8")) for part in (name, value["DataType"], value["StringValue"])
+    )
+
+
+# The characters SQS accepts in a message (and attribute values): #x9, #xA, #xD,
+# #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF. Anything else is refused with
+# InvalidParameterValue, and text from a hostile body must never make the DLQ send fail.
+_NOT_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _text(value: str) -> MessageAttributeValueTypeDef:
-    return {"DataType": "String", "StringValue": value[:MAX_ATTRIBUTE_CHARS] or "-"}
+    clean = _NOT_SQS.sub("\ufffd", value[:MAX_ATTRIBUTE_CHARS])
+    return {"DataType": "String", "StringValue": clean or "-"}
 
 
 def _first_received(record: SQSRecord) -> str:

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from offpath.errors import MalformedMessage, PayloadTooLarge
 from offpath.tasks import format_validation_error
@@ -48,7 +48,7 @@ class Envelope(BaseModel):
     job_id: str = Field(pattern=JOB_ID_PATTERN)
     task: str = Field(min_length=1, max_length=256)
     args: dict[str, Any]
-    enqueued_at: datetime
+    enqueued_at: AwareDatetime
     correlation_id: str = Field(min_length=1, max_length=256)
 
     @classmethod
@@ -59,7 +59,7 @@ class Envelope(BaseModel):
         *,
         job_id: str | None = None,
         correlation_id: str | None = None,
-        enqueued_at: datetime | None = None,
+        enqueued_at: AwareDatetime | None = None,
     ) -> Envelope:
         job_id = job_id or new_job_id()
         return cls(
@@ -92,8 +92,11 @@ class Envelope(BaseModel):
             raise MalformedMessage(f"body is not JSON: {exc}") from exc
         if _depth(data) > MAX_JSON_DEPTH:
             raise MalformedMessage(f"body nests deeper than {MAX_JSON_DEPTH} levels")
-        if isinstance(data, dict) and data.get("v") not in (None, ENVELOPE_VERSION):
-            raise MalformedMessage(f"unsupported envelope version {data.get('v')!r}")
+        if isinstance(data, dict) and "v" in data:
+            version = data["v"]
+            # `type(...) is int`: True == 1 and 1.0 == 1 in Python, not in the envelope.
+            if type(version) is not int or version != ENVELOPE_VERSION:
+                raise MalformedMessage(f"unsupported envelope version {version!r}")
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

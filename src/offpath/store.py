@@ -343,8 +343,13 @@ class DynamoDBJobStore:
     ) -> bool:
         values = {**values, ":now": _n(self._now())}
         if attempt is None:
-            # A job that never ran (bad arguments): never invent a record for garbage.
-            condition = "attribute_exists(pk)"
+            # A job that never ran (bad arguments): only a waiting record changes. Never
+            # invent one for garbage, and never touch a job that ran or runs: a bad
+            # message may reuse a real job's id.
+            condition = "#status IN (:queued, :scheduled, :failed)"
+            values[":queued"] = _s(JobStatus.QUEUED)
+            values[":scheduled"] = _s(JobStatus.SCHEDULED)
+            values[":failed"] = _s(JobStatus.FAILED)
         else:
             # Why: only the attempt that holds the claim may close it; a stale worker
             # whose lease expired and was re-claimed must not overwrite the new one.

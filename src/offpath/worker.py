@@ -8,6 +8,7 @@ deletes only the records that are done (``ReportBatchItemFailures``).
 from __future__ import annotations
 
 import json
+import re
 import signal
 import threading
 import time
@@ -30,7 +31,7 @@ from offpath.deadletters import (
     DeadLetterQueue,
     DeadReason,
 )
-from offpath.envelope import Envelope
+from offpath.envelope import JOB_ID_PATTERN, Envelope
 from offpath.errors import (
     InvalidArguments,
     MalformedMessage,
@@ -306,7 +307,13 @@ class Worker:
         """DLQ first, then the record: the message is safe before the job says dead."""
         error = JobError.from_exception(exc)
         letter = DeadLetter(reason or _reason_for(exc), error, ids[0], ids[1], attempt or 0)
-        self.dead_letters.send(record, letter)
+        if not self.dead_letters.send(record, letter):
+            # A body at the SQS limit leaves no room for attributes: the message is in
+            # the DLQ all the same, and its reason is in this log line.
+            self.logger.error(
+                "dead letter sent without its attributes (body at the SQS limit)",
+                extra={"reason": letter.reason, "message_id": record.message_id},
+            )
         if ids[0] is not None:
             self.store.bury(ids[0], error, attempt)
         self.logger.error(
@@ -359,7 +366,8 @@ def _envelope_ids(body: str) -> tuple[str | None, str | None]:
         return None, None
     job_id, task = data.get("job_id"), data.get("task")
     return (
-        job_id if isinstance(job_id, str) and len(job_id) <= 128 else None,
+        # Only a well-formed id names a record the store may touch.
+        job_id if isinstance(job_id, str) and re.match(JOB_ID_PATTERN, job_id) else None,
         task if isinstance(task, str) and len(task) <= 256 else None,
     )
 

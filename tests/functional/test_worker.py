@@ -340,3 +340,19 @@ def test_a_duplicate_of_a_dead_jobs_original_message_is_not_run_again(stack: Sta
 
     assert stack.store.get(job.job_id).status is JobStatus.DEAD
     assert len(stack.dead_letters()) == 1
+
+
+def test_a_body_at_the_size_limit_is_dead_lettered_without_attributes(stack: Stack) -> None:
+    # SQS counts attributes toward the 1 MiB limit: a body that fills it has no room
+    # for the reason, so it goes bare (the reason is logged) rather than bouncing.
+    base = _body("generate_report", {"user_id": 1, "month": "2026-01", "pad": ""}, "big-1")
+    body = base.replace('"pad": ""', '"pad": "' + "x" * (1_048_576 - len(base)) + '"')
+    assert len(body.encode()) == 1_048_576
+    stack.send_raw(body)
+
+    stack.drain(stack.worker(registry))
+
+    [message] = stack.receive_all(stack.dlq_url)
+    assert message["Body"] == body
+    assert "MessageAttributes" not in message
+    assert stack.depth(stack.queue_url) == {"visible": 0, "in_flight": 0, "delayed": 0}
