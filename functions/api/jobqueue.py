@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
-from offpath.envelope import MAX_JSON_DEPTH
+from offpath.envelope import MAX_JSON_DEPTH, json_depth
 from offpath.errors import InvalidArguments
 from offpath.producer import Enqueued, JobRequest, Producer
 from offpath.tasks import Task, TaskRegistry
@@ -162,7 +162,7 @@ def _check_wire_safe(task: Task[Any, Any], args: dict[str, Any]) -> None:
     unhelpful serialization error; and the worker rejects over-deep envelopes.
     """
     for name, value in args.items():
-        if _depth(value) > MAX_ARGS_DEPTH:
+        if json_depth(value, MAX_ARGS_DEPTH) > MAX_ARGS_DEPTH:
             _reject(task, name, "too_deep", f"nests deeper than {MAX_ARGS_DEPTH} levels")
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
@@ -174,18 +174,3 @@ def _reject(task: Task[Any, Any], name: str, code: str, message: str) -> None:
     detail = InitErrorDetails(type=PydanticCustomError(code, message), loc=(name,), input=None)
     error = ValidationError.from_exception_data(task.name, [detail])
     raise InvalidArguments(f"{task.name}: {name}: {message}") from error
-
-
-def _depth(value: Any) -> int:
-    # Iterative: a hostile, deeply nested value must not exhaust the stack here.
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > MAX_ARGS_DEPTH:
-            break
-        if isinstance(node, dict):
-            stack.extend((v, level + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, level + 1) for v in node)
-    return deepest

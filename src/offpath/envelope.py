@@ -90,7 +90,7 @@ class Envelope(BaseModel):
             data = json.loads(body)
         except (ValueError, RecursionError) as exc:
             raise MalformedMessage(f"body is not JSON: {exc}") from exc
-        if _depth(data) > MAX_JSON_DEPTH:
+        if json_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise MalformedMessage(f"body nests deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(data, dict) and "v" in data:
             version = data["v"]
@@ -103,13 +103,16 @@ class Envelope(BaseModel):
             raise MalformedMessage(f"invalid envelope: {format_validation_error(exc)}") from exc
 
 
-def _depth(value: Any) -> int:
-    # Iterative, so a hostile 100k-deep document cannot blow the stack here.
+def json_depth(value: Any, limit: int) -> int:
+    """How deep a JSON value nests; counting stops just past ``limit``.
+
+    Iterative, so a hostile 100k-deep document cannot blow the stack here.
+    """
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, level = stack.pop()
         deepest = max(deepest, level)
-        if deepest > MAX_JSON_DEPTH:
+        if deepest > limit:
             return deepest
         if isinstance(node, dict):
             stack.extend((v, level + 1) for v in node.values())
