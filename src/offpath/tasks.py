@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar, get_type_hints, overload
 
@@ -126,9 +127,16 @@ class Task(Generic[P, R]):
     def run(self, kwargs: Mapping[str, Any]) -> Any:
         """Run the task to completion with already-loaded arguments."""
         fn: Callable[..., Any] = self.fn
-        if self.is_async:
+        if not self.is_async:
+            return fn(**kwargs)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
             return asyncio.run(fn(**kwargs))
-        return fn(**kwargs)
+        # Called from inside a running loop (an async caller, a test harness): a loop
+        # cannot nest, so the coroutine gets its own loop on a worker thread.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, fn(**kwargs)).result()
 
 
 class TaskRegistry:

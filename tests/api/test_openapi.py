@@ -104,7 +104,10 @@ def test_the_jobs_body_lists_every_task_with_its_own_arguments(document: dict[st
     mapping = body["schema"]["discriminator"]["mapping"]
     schemas = document["components"]["schemas"]
 
-    assert set(mapping) == {task.name for task in registry}
+    # The app builds its document once; tasks that other test modules register into
+    # the default registry later are not in it (on Lambda, all register at import).
+    examples = {"send_welcome_email", "generate_report", "charge_customer", "always_fail"}
+    assert examples <= set(mapping) <= {task.name for task in registry}
     report = schemas["generate_report_job"]
     assert report["properties"]["task"] == {"const": "generate_report"}
     assert report["required"] == ["task", "args"]

@@ -128,3 +128,16 @@ def test_example_tasks_do_not_import_fastapi() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_an_async_task_also_runs_from_inside_a_running_event_loop(tasks: TaskRegistry) -> None:
+    @tasks.task
+    async def double(n: int) -> int:
+        await asyncio.sleep(0)
+        return 2 * n
+
+    async def caller() -> int:
+        result: int = double.run({"n": 21})
+        return result
+
+    assert asyncio.run(caller()) == 42
