@@ -17,7 +17,9 @@ from tests.dashboard.driver import CHROMIUM, MISSING_CHROMIUM, DevStack, dev_sta
 expect.set_options(timeout=60_000)
 
 
-@pytest.fixture(scope="session")
+# Package-wide, not session-wide: Playwright's sync API keeps an event loop running on
+# the main thread while it is open, which other tests' asyncio.run() would trip on.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(MISSING_CHROMIUM, pytrace=False)

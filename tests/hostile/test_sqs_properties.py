@@ -24,7 +24,7 @@ from typing import Any
 
 import functions.shared.tasks  # noqa: F401  (registers the example tasks)
 import pytest
-from hypothesis import event, example, given, settings
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from offpath.deadletters import DeadReason
@@ -216,8 +216,7 @@ def test_any_envelope_shaped_body_runs_or_is_dead_lettered_at_once(
     assert_answered_for(stack, rules, text)
 
 
-# F2 and F4 (fixed; see tests/hostile/corpus.py FINDINGS).
-@settings(report_multiple_bugs=False)  # one AssertionError, as the xfail expects
+# Found F2 and F4 (tests/hostile/corpus.py FINDINGS) before they were fixed.
 @given(text=envelopes(ANY_CHARACTERS, naive_times=True))
 @example(text=envelope_body("p-nul", task="generate_report\u0000"))
 def test_any_envelope_even_with_escaped_controls_runs_or_is_dead_lettered_at_once(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 import pytest
@@ -140,4 +141,6 @@ def test_an_async_task_also_runs_from_inside_a_running_event_loop(tasks: TaskReg
         result: int = double.run({"n": 21})
         return result
 
-    assert asyncio.run(caller()) == 42
+    # On a thread of its own: the test runner's main thread may hold a loop already.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, caller()).result() == 42
