@@ -16,8 +16,8 @@ Lambda), with JobsQueue and JobsTable on in-process moto. Locally and here no
 request is signed: on AWS, POST /jobs and DELETE /jobs/{job_id} sit behind the
 HTTP API's AWS_IAM authorizer (docs/security.md).
 
-Examples per operation: ``OFFPATH_SCHEMATHESIS_EXAMPLES`` (default 25, about
-30 s on a 2-core machine); for a long local run::
+Examples per operation: ``OFFPATH_SCHEMATHESIS_EXAMPLES`` (default 25, under
+10 s on a 2-core machine); for a long local run::
 
     OFFPATH_SCHEMATHESIS_EXAMPLES=1000 OFFPATH_HYPOTHESIS_PROFILE=deep \\
         .venv/bin/pytest tests/hostile/test_api_schema.py
