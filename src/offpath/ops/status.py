@@ -230,19 +230,30 @@ class StatusReader:
         # hour, a fraction of a cent on demand; a big table costs no more per read.
         # Scan order is hash order, not time: the counts describe a sample, and
         # "latest" is the newest of that sample.
-        try:
-            response = self.dynamodb.scan(
-                TableName=self.table_name,
-                Limit=self.scan_limit,
-                FilterExpression="begins_with(pk, :job)",
-                ExpressionAttributeValues={":job": {"S": "job#"}},
-            )
-        except ClientError as exc:
-            raise QueueError(f"cannot scan {self.table_name}: {exc}") from exc
-        jobs = [Job.from_item(dict(item)) for item in response.get("Items", [])]
-        by_status = Counter(str(job.status) for job in jobs)
-        latest = sorted(jobs, key=lambda job: job.updated_at, reverse=True)[:LATEST_JOBS]
-        return JobsSample(response.get("ScannedCount", len(jobs)), dict(by_status), latest)
+        sample = scan_jobs(self.dynamodb, self.table_name, self.scan_limit)
+        return JobsSample(sample.scanned, sample.by_status, sample.latest[:LATEST_JOBS])
+
+
+def scan_jobs(dynamodb: DynamoDBClient, table_name: str, limit: int) -> JobsSample:
+    """Job records (not Powertools idempotency records) from one Scan of at most
+    ``limit`` items, every one of them kept, most recently updated first.
+
+    Raises:
+        QueueError: DynamoDB refused the Scan.
+    """
+    try:
+        response = dynamodb.scan(
+            TableName=table_name,
+            Limit=limit,
+            FilterExpression="begins_with(pk, :job)",
+            ExpressionAttributeValues={":job": {"S": "job#"}},
+        )
+    except ClientError as exc:
+        raise QueueError(f"cannot scan {table_name}: {exc}") from exc
+    jobs = [Job.from_item(dict(item)) for item in response.get("Items", [])]
+    jobs.sort(key=lambda job: job.updated_at, reverse=True)
+    by_status = Counter(str(job.status) for job in jobs)
+    return JobsSample(response.get("ScannedCount", len(jobs)), dict(by_status), jobs)
 
 
 def _job_json(job: Job) -> dict[str, Any]:

@@ -40,12 +40,12 @@ from offpath.local.dashboard.parts import (
 from offpath.local.dashboard.sources import (
     DEAD_LETTER_QUEUE,
     JOBS_QUEUE,
+    SCAN_LIMIT,
     DeadLetterListing,
     JobFilter,
     JobsResources,
     oldest_dead_letter,
     oldest_in_queue,
-    scan_jobs,
     schedule_rows,
     summarize,
 )
@@ -53,7 +53,7 @@ from offpath.local.emulator import Emulator
 from offpath.local.esm import InvocationFailed
 from offpath.ops.dlq import DeadLetters
 from offpath.ops.messages import DeadMessage, RedriveResult
-from offpath.ops.status import JobsSample, QueueCounts, queue_counts
+from offpath.ops.status import JobsSample, QueueCounts, queue_counts, scan_jobs
 from offpath.store import DynamoDBJobStore, Job
 
 STATIC_TYPES = {
@@ -245,7 +245,7 @@ class Dashboard:
     def _jobs(self) -> JobsSample | None:
         if self.resources is None or self.emulator.clients is None:
             return None
-        return scan_jobs(self.emulator.clients.dynamodb, self.resources.table_name)
+        return scan_jobs(self.emulator.clients.dynamodb, self.resources.table_name, SCAN_LIMIT)
 
     def _dead(self) -> list[DeadMessage]:
         if self.dead_letters is None:

@@ -11,24 +11,20 @@ import json
 import statistics
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from botocore.exceptions import ClientError
-
 from offpath.local.lambda_env import Invocation
 from offpath.local.provision import Provisioned
 from offpath.local.schedules import LocalSchedule
-from offpath.ops.errors import QueueError
 from offpath.ops.messages import DeadMessage
-from offpath.ops.status import JobsSample
 from offpath.store import Job, JobStatus
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 # The logical ids offpath's template gives them (as `offpath dlq` and `status` assume).
 JOBS_QUEUE = "JobsQueue"
@@ -81,30 +77,6 @@ class JobFilter:
 
     def query(self) -> dict[str, str]:
         return {"status": self.status, "task": self.task}
-
-
-def scan_jobs(dynamodb: DynamoDBClient, table_name: str, limit: int = SCAN_LIMIT) -> JobsSample:
-    """Job records (not Powertools idempotency records), most recently updated first.
-
-    One Scan bounded by ``limit`` items evaluated, as ``offpath status`` does, but
-    keeping every record read: the dashboard filters them.
-
-    Raises:
-        QueueError: DynamoDB refused the Scan.
-    """
-    try:
-        response = dynamodb.scan(
-            TableName=table_name,
-            Limit=limit,
-            FilterExpression="begins_with(pk, :job)",
-            ExpressionAttributeValues={":job": {"S": "job#"}},
-        )
-    except ClientError as exc:
-        raise QueueError(f"cannot scan {table_name}: {exc}") from exc
-    jobs = [Job.from_item(dict(item)) for item in response.get("Items", [])]
-    jobs.sort(key=lambda job: job.updated_at, reverse=True)
-    by_status = Counter(str(job.status) for job in jobs)
-    return JobsSample(response.get("ScannedCount", len(jobs)), dict(by_status), jobs)
 
 
 class DeadLetterListing:
