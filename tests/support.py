@@ -63,7 +63,13 @@ class Stack:
 
     @cached_property
     def producer(self) -> Producer:
-        return Producer(self.clients.sqs, self.queue_url, self.store, sleep=lambda _: None)
+        return Producer(
+            self.clients.sqs,
+            self.queue_url,
+            self.store,
+            sleep=lambda _: None,
+            clock=self.clock.now,
+        )
 
     def worker(self, registry: TaskRegistry) -> Worker:
         """A fresh worker, as a new Lambda execution environment would build it."""
@@ -71,7 +77,8 @@ class Stack:
             registry=registry,
             store=self.store,
             sqs=self.clients.sqs,
-            dead_letters=DeadLetterQueue(self.clients.sqs, self.dlq_url),
+            dead_letters=DeadLetterQueue(self.clients.sqs, self.dlq_url, clock=self.clock.now),
+            clock=self.clock.now,
         )
 
     def esm(self, batch_size: int = 10) -> EventSourceMapping:

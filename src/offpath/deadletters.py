@@ -8,6 +8,7 @@ moves the message back (console redrive, ``StartMessageMoveTask``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES
+from offpath.invocation import now as platform_now
 from offpath.store import JobError
 
 if TYPE_CHECKING:
@@ -46,9 +48,12 @@ class DeadLetter:
 class DeadLetterQueue:
     """Sends a message to the DLQ at once, its reason in the message attributes."""
 
-    def __init__(self, sqs: SQSClient, dlq_url: str) -> None:
+    def __init__(
+        self, sqs: SQSClient, dlq_url: str, *, clock: Callable[[], datetime] = platform_now
+    ) -> None:
         self.sqs = sqs
         self.dlq_url = dlq_url
+        self.clock = clock
 
     def send(self, record: SQSRecord, letter: DeadLetter) -> bool:
         """Send ``record``'s body unchanged, so a redrive replays exactly what was sent.
@@ -67,7 +72,7 @@ class DeadLetterQueue:
             *([("offpath.task", _text(letter.task))] if letter.task else []),
             ("offpath.attempts", {"DataType": "Number", "StringValue": str(letter.attempts)}),
             ("offpath.error_type", _text(letter.error.type)),
-            ("offpath.failed_at", _text(datetime.now(UTC).isoformat())),
+            ("offpath.failed_at", _text(self.clock().isoformat())),
             ("offpath.first_received_at", _text(_first_received(record))),
             ("offpath.error_message", _text(letter.error.message or "-")),
         ]

@@ -21,9 +21,10 @@ from botocore.exceptions import ClientError
 
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES, Envelope
 from offpath.errors import ConfigurationError, EnqueueError, OffpathError
+from offpath.invocation import now as platform_now
 from offpath.metrics import TaskMetricsSink
 from offpath.oneoff import OneOffScheduler, schedule_name_for
-from offpath.store import Job, JobStatus, JobStore, NewJob, utcnow
+from offpath.store import Job, JobStatus, JobStore, NewJob
 from offpath.tasks import Task
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class Producer:
         *,
         scheduler: OneOffScheduler | None = None,
         metrics: TaskMetricsSink | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = platform_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.sqs = sqs
@@ -189,7 +190,11 @@ class Producer:
         if job.idempotency_key and not job_id:
             job_id = job_id_for_key(job.task.name, job.idempotency_key)
         envelope = Envelope.new(
-            job.task.name, job.args, job_id=job_id, correlation_id=job.correlation_id
+            job.task.name,
+            job.args,
+            job_id=job_id,
+            correlation_id=job.correlation_id,
+            enqueued_at=self.clock(),
         )
         item = _Pending(job, envelope, envelope.to_body())
         delay_s = job.delay_s

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
+from offpath import invocation
 from offpath.aws import Clients
 from offpath.oneoff import OneOffScheduler
 from offpath.producer import Producer
@@ -32,7 +33,9 @@ def load_tasks(settings: Settings, target: TaskRegistry = registry) -> TaskRegis
 
 
 def build_store(settings: Settings, clients: Clients) -> DynamoDBJobStore:
-    return DynamoDBJobStore(clients.dynamodb, settings.table_name, ttl_s=settings.job_ttl_s)
+    return DynamoDBJobStore(
+        clients.dynamodb, settings.table_name, ttl_s=settings.job_ttl_s, clock=invocation.now
+    )
 
 
 def build_producer(
@@ -54,6 +57,7 @@ def build_producer(
         build_store(settings, clients),
         scheduler=scheduler,
         metrics=metrics,
+        clock=invocation.now,
     )
 
 
@@ -73,8 +77,9 @@ def build_worker(
         registry=load_tasks(settings),
         store=build_store(settings, clients),
         sqs=clients.sqs,
-        dead_letters=DeadLetterQueue(clients.sqs, settings.dlq_url),
+        dead_letters=DeadLetterQueue(clients.sqs, settings.dlq_url, clock=invocation.now),
         logger=logger,
         metrics=metrics,
         tracer=tracer,
+        clock=invocation.now,
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ClientError
 
 from offpath.errors import JobNotCancellable, JobNotFound, StoreError
+from offpath.invocation import now as platform_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,7 +47,8 @@ FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.DEAD, JobStatus.CANCE
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The platform's clock (:func:`offpath.invocation.now`), kept under its old name."""
+    return platform_now()
 
 
 def job_key(job_id: str) -> dict[str, AttributeValueTypeDef]:
@@ -199,7 +201,7 @@ class DynamoDBJobStore:
         table_name: str,
         *,
         ttl_s: int = 14 * 24 * 3600,
-        clock: Clock = utcnow,
+        clock: Clock = platform_now,
     ) -> None:
         self.client = client
         self.table_name = table_name

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,6 +41,7 @@ from offpath.errors import (
     UnknownTask,
 )
 from offpath.invocation import invocation
+from offpath.invocation import now as platform_now
 from offpath.metrics import UNKNOWN_TASK, MetricsSink, TaskMetricsSink
 from offpath.store import Claim, ClaimKind, JobError, JobStatus, JobStore
 from offpath.tasks import Task, TaskRegistry
@@ -111,8 +112,10 @@ class Worker:
         metrics: MetricsSink | None = None,
         tracer: Tracer | None = None,
         rand: Callable[[], float] | None = None,
+        clock: Callable[[], datetime] = platform_now,
     ) -> None:
         self.registry = registry
+        self.clock = clock
         self.store = store
         self.sqs = sqs
         self.dead_letters = dead_letters
@@ -212,7 +215,7 @@ class Worker:
             self.logger.info("job already finished; acknowledging", extra={"status": claim.status})
             return Outcome.SKIPPED
         if claim.kind is ClaimKind.BUSY:
-            wait_s = _seconds_until(claim.lease_until) + 1
+            wait_s = _seconds_between(self.clock(), claim.lease_until) + 1
             self._change_visibility(record, wait_s)
             raise HandBack(f"job is running elsewhere; back in {wait_s} s")
         return self._attempt(record, envelope, task, kwargs, claim.attempts, timeout_s)
@@ -258,7 +261,7 @@ class Worker:
     ) -> Outcome:
         self._started_in_invocation += 1
         self._metric("JobsStarted", task.name)
-        latency_ms = (datetime.now(UTC) - envelope.enqueued_at).total_seconds() * 1000
+        latency_ms = (self.clock() - envelope.enqueued_at).total_seconds() * 1000
         self._metric("QueueLatency", task.name, MetricUnit.Milliseconds, latency_ms)
         started = time.perf_counter()
         try:
@@ -384,10 +387,10 @@ def _queue_url(arn: str) -> str:
     return f"https://sqs.{region}.{suffix}/{account}/{name}"
 
 
-def _seconds_until(moment: datetime | None) -> int:
+def _seconds_between(now: datetime, moment: datetime | None) -> int:
     if moment is None:
         return 0
-    return max(0, int((moment - datetime.now(UTC)).total_seconds()))
+    return max(0, int((moment - now).total_seconds()))
 
 
 def _ms_since(started: float) -> float:
