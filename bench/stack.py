@@ -46,8 +46,10 @@ def running_emulator(*, background: bool, outbox: Path | None = None) -> Iterato
         template=TEMPLATE,
         api_port=0,
         background=background,
-        outbox=outbox,
-        extra_environment={"OFFPATH_TASK_MODULES": TASK_MODULES},
+        extra_environment={
+            "OFFPATH_TASK_MODULES": TASK_MODULES,
+            **({"EXAMPLE_OUTBOX": str(outbox)} if outbox else {}),
+        },
     )
     with quiet_stdout(), Emulator(options, log=lambda line: None) as emulator:
         yield emulator

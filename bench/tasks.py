@@ -6,7 +6,7 @@
 of offpath's own job record: the design offpath's per-job cost is compared with.
 
 The worker loads this module through ``OFFPATH_TASK_MODULES``; first attempts are
-marked in files beside the outbox (``OFFPATH_OUTBOX``), which every worker process
+marked in files beside the outbox (``EXAMPLE_OUTBOX``), which every worker process
 shares.
 """
 
@@ -54,7 +54,7 @@ def _body(token: str, fail_first: bool) -> dict[str, str]:
 
 def _first_attempt(token: str) -> bool:
     """True the first time a token asks: a marker file beside the outbox, O(1) per job."""
-    markers = Path(os.environ["OFFPATH_OUTBOX"]).with_suffix(".attempts")
+    markers = Path(os.environ["EXAMPLE_OUTBOX"]).with_suffix(".attempts")
     markers.mkdir(exist_ok=True)
     try:
         (markers / token).touch(exist_ok=False)

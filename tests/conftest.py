@@ -31,7 +31,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "offpath")
-    monkeypatch.setenv("OFFPATH_OUTBOX", str(tmp_path / "outbox.jsonl"))
+    monkeypatch.setenv("EXAMPLE_OUTBOX", str(tmp_path / "outbox.jsonl"))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Thin on purpose: the logic lives in :mod:`offpath.schedules`.
 
 from __future__ import annotations
 
-import functools
 import os
 import warnings
 from typing import Any
@@ -17,7 +16,7 @@ from offpath import invocation
 from offpath.aws import Clients
 from offpath.metrics import TaskMetrics
 from offpath.producer import Producer
-from offpath.runtime import build_producer, load_tasks
+from offpath.runtime import build_producer, load_tasks, per_container
 from offpath.schedules import enqueue_scheduled, parse_scheduled_event
 from offpath.settings import Settings
 from offpath.tasks import TaskRegistry
@@ -32,7 +31,7 @@ job_metrics = TaskMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE
 tracer = Tracer()
 
 
-@functools.cache
+@per_container
 def _wiring() -> tuple[TaskRegistry, Producer]:
     """Built on the first invocation and kept while the container is warm."""
     settings = Settings()

@@ -1,7 +1,7 @@
 """Simulated external services (email, payments, report storage).
 
 Each call appends one line to an outbox, so tests and the local stack can see every
-side effect, across processes. ``OFFPATH_OUTBOX`` names the file (JSON lines);
+side effect, across processes. ``EXAMPLE_OUTBOX`` names the file (JSON lines);
 without it, as on Lambda, the outbox is this process's memory.
 """
 
@@ -18,7 +18,7 @@ _memory: list[dict[str, Any]] = []
 
 
 def _path() -> Path | None:
-    value = os.environ.get("OFFPATH_OUTBOX")
+    value = os.environ.get("EXAMPLE_OUTBOX")
     return Path(value) if value else None
 
 

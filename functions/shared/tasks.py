@@ -6,7 +6,6 @@ never import FastAPI: the worker and scheduler load it too.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -22,6 +21,7 @@ from functions.shared import services
 from offpath.errors import PermanentError
 from offpath.invocation import current_context
 from offpath.retry import Backoff
+from offpath.runtime import per_container
 from offpath.tasks import task
 
 # A shape check, not RFC 5322: the provider is the judge of deliverability.
@@ -61,7 +61,7 @@ def charge_customer(
     return charge(payment_id=payment_id)
 
 
-@functools.cache
+@per_container
 def _charge_once() -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
     """The charge, wrapped in Powertools idempotency keyed on the payment id.
 

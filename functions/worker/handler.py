@@ -5,7 +5,6 @@ Thin on purpose: the runtime lives in :mod:`offpath.worker`.
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any
 
@@ -14,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from offpath.aws import Clients
 from offpath.metrics import TaskMetrics
-from offpath.runtime import build_worker
+from offpath.runtime import build_worker, per_container
 from offpath.settings import Settings
 from offpath.worker import Worker
 
@@ -24,7 +23,7 @@ metrics = TaskMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "
 tracer = Tracer()
 
 
-@functools.cache
+@per_container
 def worker() -> Worker:
     """Built on the first invocation and kept while the container is warm."""
     settings = Settings()

@@ -29,9 +29,7 @@ TemplateOption = Annotated[
 ]
 
 
-def _emulator_options(
-    template: Path, port: int, endpoint: str | None, stack_name: str, outbox: Path | None
-) -> Any:
+def _emulator_options(template: Path, port: int, endpoint: str | None, stack_name: str) -> Any:
     from offpath.local.emulator import EmulatorOptions
 
     endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
@@ -42,7 +40,6 @@ def _emulator_options(
         endpoint=endpoint,
         use_env_endpoints=per_service and not endpoint,
         stack_name=stack_name,
-        outbox=outbox.resolve() if outbox else None,
     )
 
 
@@ -58,19 +55,15 @@ def dev(
         ),
     ] = None,
     stack_name: Annotated[str, typer.Option(help="prefix of the local resource names")] = "offpath",
-    outbox: Annotated[
-        Path | None, typer.Option(help="file where the example services record side effects")
-    ] = Path(".offpath/outbox.jsonl"),
 ) -> None:
     """Run the whole template locally: API, queues, worker, schedules. Ctrl-C stops it."""
     from offpath.cron import ScheduleExpressionError
-    from offpath.local.control import STATE_FILE, ControlServer, write_state
+    from offpath.devstate import STATE_FILE, write_state
+    from offpath.local.control import ControlServer
     from offpath.local.emulator import Emulator
     from offpath.local.template import TemplateError
 
-    options = _emulator_options(template, port, endpoint, stack_name, outbox)
-    if options.outbox:
-        options.outbox.parent.mkdir(parents=True, exist_ok=True)
+    options = _emulator_options(template, port, endpoint, stack_name)
     emulator = Emulator(options, log=lambda line: err.print(f"[dim]{_now()}[/] {line}"))
     try:
         emulator.start()
@@ -79,9 +72,7 @@ def dev(
         err.print(f"[red]template.yaml: {exc}[/]")
         raise typer.Exit(2) from None
     control = ControlServer(emulator).start()
-    write_state(
-        {"api": emulator.api_url or "", "endpoint": emulator.endpoint, "control": control.url}
-    )
+    write_state(control.state())
     console.print(f"API: {emulator.api_url}")
     console.print(f"Dashboard: {control.dashboard_url}")
     console.print(f"AWS endpoint: {emulator.endpoint or '(per-service AWS_ENDPOINT_URL_*)'}")
@@ -107,7 +98,7 @@ def dev(
 
 @app.command()
 def invoke(
-    function: Annotated[str, typer.Argument(help="logical id, e.g. WorkerFunction")],
+    function: Annotated[str, typer.Argument(help="the function's logical id in the template")],
     event: Annotated[Path, typer.Option("--event", "-e", exists=True, help="event JSON file")],
     template: TemplateOption = Path("template.yaml"),
 ) -> None:
@@ -115,13 +106,13 @@ def invoke(
 
     Runs against the running `offpath dev` if there is one, else on a fresh emulator.
     """
-    from offpath.local.control import call, read_state
+    from offpath.devstate import call, read_state
 
     payload = json.loads(event.read_text())
     state = read_state()
     if state is not None:
         try:
-            result = call(state["control"], "POST", f"/invoke/{function}", payload)
+            result = call(state.control, "POST", f"/invoke/{function}", payload)
         except RuntimeError as exc:
             err.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from None
@@ -130,7 +121,7 @@ def invoke(
     from offpath.local.emulator import Emulator
     from offpath.local.esm import InvocationFailed
 
-    options = _emulator_options(template, 0, None, "offpath", None)
+    options = _emulator_options(template, 0, None, "offpath")
     options.background = False
     with Emulator(options, log=lambda line: err.print(line)) as emulator:
         try:
@@ -143,14 +134,14 @@ def invoke(
 @schedules_app.command("fire")
 def schedules_fire(name: Annotated[str, typer.Argument(help="the schedule's event name")]) -> None:
     """Fire one schedule now on the running `offpath dev`."""
-    from offpath.local.control import call, read_state
+    from offpath.devstate import call, read_state
 
     state = read_state()
     if state is None:
         err.print("[red]no running `offpath dev` found (start it first)[/]")
         raise typer.Exit(1)
     try:
-        result = call(state["control"], "POST", f"/schedules/{name}/fire", {})
+        result = call(state.control, "POST", f"/schedules/{name}/fire", {})
     except RuntimeError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
@@ -204,13 +195,13 @@ def schedules_list(
 
 def _one_offs(template: Path, endpoint: str | None) -> list[Any]:
     """One-off schedules from the Scheduler of `offpath dev` (or ``endpoint``)."""
-    from offpath.local.control import read_state
+    from offpath.devstate import read_state
 
     if endpoint is None:
         state = read_state()
         if state is None:
             return []
-        endpoint = state["endpoint"]
+        endpoint = state.endpoint
     import boto3
 
     from offpath.local.schedules import list_one_offs

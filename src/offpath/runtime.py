@@ -1,60 +1,156 @@
 """Wiring for the Lambda handlers: settings and clients in, ready objects out.
 
 The handlers call these once per container (cold start) and reuse the result.
+Where the jobs live comes from :meth:`Settings.location`, which tasks from
+``OFFPATH_TASK_MODULES``: the same settings every entry point reads.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger
 
 from offpath import invocation
 from offpath.aws import Clients
+from offpath.errors import ConfigurationError
 from offpath.oneoff import OneOffScheduler
 from offpath.producer import Producer
-from offpath.settings import Settings
+from offpath.settings import TASK_MODULES, Settings
 from offpath.store import DynamoDBJobStore
 from offpath.tasks import TaskRegistry, registry
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
+    from offpath.location import Location
     from offpath.metrics import MetricsSink, TaskMetricsSink
     from offpath.worker import Worker
 
 
+T = TypeVar("T")
+_MISSING = object()
+
+
+class PerContainer(Generic[T]):
+    """A builder's result, made on first use and kept while the container is warm.
+
+    Our own rather than ``functools.cache``: every one is registered, so that
+    :func:`new_container` forgets them all at once, which is what a test harness needs
+    to run each test as a fresh Lambda execution environment would (new settings,
+    new clients against the test's endpoint).
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: object = _MISSING
+        self._lock = threading.Lock()
+        self.__doc__ = build.__doc__
+        self.__wrapped__ = build
+        _containers.add(self)
+
+    def __call__(self) -> T:
+        value = self._value
+        if value is _MISSING:
+            with self._lock:
+                if self._value is _MISSING:
+                    self._value = self._build()
+                value = self._value
+        return value  # type: ignore[return-value]
+
+    @property
+    def built(self) -> bool:
+        """Whether this container built it already."""
+        return self._value is not _MISSING
+
+    def cache_clear(self) -> None:
+        self._value = _MISSING
+
+
+_containers: weakref.WeakSet[PerContainer[Any]] = weakref.WeakSet()
+
+
+def per_container(build: Callable[[], T]) -> PerContainer[T]:
+    """Decorate a handler's wiring: built on the first invocation, reused while warm.
+
+    Example:
+        >>> @per_container
+        ... def worker() -> Worker:  # doctest: +SKIP
+        ...     settings = Settings()
+        ...     return build_worker(settings, Clients(settings.region))
+    """
+    return PerContainer(build)
+
+
+def new_container() -> None:
+    """Forget everything built :func:`per_container`, as a cold start would."""
+    for cached in list(_containers):
+        cached.cache_clear()
+
+
 def load_tasks(settings: Settings, target: TaskRegistry = registry) -> TaskRegistry:
-    """Import the modules named in ``OFFPATH_TASK_MODULES`` so their tasks register."""
-    for module in filter(None, (m.strip() for m in settings.task_modules.split(","))):
-        importlib.import_module(module)
+    """Import the modules named in ``OFFPATH_TASK_MODULES`` so their tasks register.
+
+    Raises:
+        ConfigurationError: the setting is missing, or names a module that does not
+            import; the message names the setting and the module.
+    """
+    return import_task_modules(settings.task_module_names(), target)
+
+
+def import_task_modules(
+    modules: Sequence[str],
+    target: TaskRegistry = registry,
+    *,
+    source: str = TASK_MODULES,
+    hint: str = "",
+) -> TaskRegistry:
+    """Import task modules (each registers its tasks); ``source`` names the setting.
+
+    Raises:
+        ConfigurationError: a module cannot be imported (its own error is the cause).
+    """
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"{source} names {module}, which cannot be imported: {exc}"
+                + (f" ({hint})" if hint else "")
+            ) from exc
     return target
 
 
-def build_store(settings: Settings, clients: Clients) -> DynamoDBJobStore:
-    return DynamoDBJobStore(
-        clients.dynamodb, settings.table_name, ttl_s=settings.job_ttl_s, clock=invocation.now
-    )
+def build_store(
+    settings: Settings, clients: Clients, location: Location | None = None
+) -> DynamoDBJobStore:
+    table = (location or settings.location()).table_name
+    return DynamoDBJobStore(clients.dynamodb, table, ttl_s=settings.job_ttl_s, clock=invocation.now)
 
 
 def build_producer(
     settings: Settings, clients: Clients, *, metrics: TaskMetricsSink | None = None
 ) -> Producer:
     """The producer; with the Scheduler settings, it also takes delays over 15 minutes."""
+    location = settings.location()
+    pool = location.pool()
     scheduler = None
-    if settings.scheduler_role_arn and settings.queue_arn:
+    if location.scheduler_role_arn and pool.queue_arn:
         scheduler = OneOffScheduler(
             clients.scheduler,
-            settings.scheduler_group,
-            settings.scheduler_role_arn,
-            settings.queue_arn,
-            settings.scheduler_dlq_arn or settings.queue_arn,
+            location.schedule_group,
+            location.scheduler_role_arn,
+            pool.queue_arn,
+            location.scheduler_dlq_arn or pool.queue_arn,
         )
     return Producer(
         clients.sqs,
-        settings.queue_url,
-        build_store(settings, clients),
+        pool.queue_url,
+        build_store(settings, clients, location),
         scheduler=scheduler,
         metrics=metrics,
         clock=invocation.now,
@@ -73,11 +169,18 @@ def build_worker(
     from offpath.deadletters import DeadLetterQueue
     from offpath.worker import Worker
 
+    location = settings.location()
+    dlq_url = location.pool().dlq_url
+    if not dlq_url:
+        raise ConfigurationError(
+            "OFFPATH_DLQ_URL is not set: the worker sends jobs that can never run to the "
+            "queue's dead-letter queue (template.yaml: OFFPATH_DLQ_URL: !Ref <DeadLetterQueue>)"
+        )
     return Worker(
         registry=load_tasks(settings),
-        store=build_store(settings, clients),
+        store=build_store(settings, clients, location),
         sqs=clients.sqs,
-        dead_letters=DeadLetterQueue(clients.sqs, settings.dlq_url, clock=invocation.now),
+        dead_letters=DeadLetterQueue(clients.sqs, dlq_url, clock=invocation.now),
         logger=logger,
         metrics=metrics,
         tracer=tracer,

@@ -1,7 +1,8 @@
 """Settings, read from the environment once per process.
 
 Only the Lambda handlers and the CLI build :class:`Settings`; the core receives
-plain values, so tests never need environment variables.
+plain values, so tests never need environment variables. Every setting is an
+``OFFPATH_*`` variable, which ``template.yaml`` sets for each function (Globals).
 """
 
 from __future__ import annotations
@@ -9,16 +10,25 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from offpath.errors import ConfigurationError
+from offpath.location import Location, from_environment
+
+TASK_MODULES = "OFFPATH_TASK_MODULES"
+
 
 class Settings(BaseSettings):
-    """Where the jobs live. Endpoints come from boto3's own ``AWS_ENDPOINT_URL*``."""
+    """Where the jobs live, which modules define the tasks, how long records last.
+
+    Endpoints come from boto3's own ``AWS_ENDPOINT_URL*``.
+    """
 
     model_config = SettingsConfigDict(env_prefix="OFFPATH_", extra="ignore")
 
-    queue_url: str = Field(description="URL of JobsQueue")
-    table_name: str = Field(description="name of JobsTable")
-    dlq_url: str = Field(default="", description="URL of JobsDeadLetterQueue (worker)")
-    queue_arn: str = Field(default="", description="ARN of JobsQueue (one-off schedules)")
+    queue_url: str = Field(default="", description="URL of the pool's queue (required)")
+    table_name: str = Field(default="", description="name of the job table (required)")
+    dlq_url: str = Field(default="", description="URL of the queue's dead-letter queue (worker)")
+    queue_arn: str = Field(default="", description="ARN of the queue (default: from its URL)")
+    dlq_arn: str = Field(default="", description="ARN of the dead-letter queue (default: from URL)")
     scheduler_group: str = Field(default="default")
     scheduler_role_arn: str = Field(default="")
     scheduler_dlq_arn: str = Field(default="")
@@ -29,6 +39,51 @@ class Settings(BaseSettings):
     )
     job_ttl_s: int = Field(default=14 * 24 * 3600, gt=0, description="job record lifetime")
     task_modules: str = Field(
-        default="functions.shared.tasks",
-        description="comma-separated modules whose import registers the tasks",
+        default="",
+        description="comma-separated modules whose import registers the tasks (required "
+        "wherever tasks run or are enqueued by name)",
     )
+
+    def location(self) -> Location:
+        """Where the jobs live, from these settings (explicit settings, tier 1).
+
+        Raises:
+            LocationNotFound: ``OFFPATH_QUEUE_URL`` or ``OFFPATH_TABLE_NAME`` is not set.
+        """
+        return from_environment(
+            {
+                "OFFPATH_QUEUE_URL": self.queue_url,
+                "OFFPATH_QUEUE_ARN": self.queue_arn,
+                "OFFPATH_DLQ_URL": self.dlq_url,
+                "OFFPATH_DLQ_ARN": self.dlq_arn,
+                "OFFPATH_TABLE_NAME": self.table_name,
+                "OFFPATH_SCHEDULER_GROUP": self.scheduler_group,
+                "OFFPATH_SCHEDULER_ROLE_ARN": self.scheduler_role_arn,
+                "OFFPATH_SCHEDULER_DLQ_ARN": self.scheduler_dlq_arn,
+            },
+            region=self.region,
+        )
+
+    def task_module_names(self) -> list[str]:
+        """The modules of ``OFFPATH_TASK_MODULES``, in order.
+
+        Raises:
+            ConfigurationError: the setting is missing or empty; the message names it.
+        """
+        return parse_task_modules(self.task_modules)
+
+
+def parse_task_modules(value: str | None, *, source: str = TASK_MODULES) -> list[str]:
+    """Module names from a comma-separated setting.
+
+    Raises:
+        ConfigurationError: nothing is named; the message says which setting to set.
+    """
+    modules = [m.strip() for m in (value or "").split(",") if m.strip()]
+    if not modules:
+        raise ConfigurationError(
+            f"{source} is not set: name the modules whose import registers your tasks, "
+            f"comma-separated (e.g. {TASK_MODULES}=app.tasks); template.yaml sets it for "
+            "each function in Globals > Function > Environment"
+        )
+    return modules

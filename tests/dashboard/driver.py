@@ -70,7 +70,12 @@ def dev_stack(outbox: Path, *, sample_every_s: float = 1.0) -> Iterator[DevStack
     """The app's template with real pollers and schedules, as ``offpath dev`` runs it."""
     log: deque[str] = deque(maxlen=200)
     emulator = Emulator(
-        EmulatorOptions(template=TEMPLATE, api_port=0, outbox=outbox, background=True),
+        EmulatorOptions(
+            template=TEMPLATE,
+            api_port=0,
+            background=True,
+            extra_environment={"EXAMPLE_OUTBOX": str(outbox)},
+        ),
         log=log.append,
     )
     try:

@@ -39,10 +39,10 @@ def _work(dev: DevStack, page: Page, wave: int) -> None:
         )
     dev.api("POST", "/jobs", {"task": "always_fail", "args": {}})
     # Let each wave show on the chart before the next one starts.
-    samples = page.locator('[data-queue="JobsQueue"] svg.chart')
+    samples = page.locator('[data-queue="offpath-JobsQueue"] svg.chart')
     seen = int(samples.get_attribute("data-samples") or 0)
     page.wait_for_function(
-        f"() => Number(document.querySelector('[data-queue=JobsQueue] svg.chart')"
+        f"() => Number(document.querySelector('[data-queue=offpath-JobsQueue] svg.chart')"
         f".dataset.samples) >= {seen + 6}",
         timeout=TIMEOUT_MS,
     )

@@ -138,15 +138,14 @@ def test_filters_narrow_the_jobs_list_and_keep_refreshing(dev: DevStack, page: P
 
 def test_the_queue_chart_fills_from_server_side_samples(dev: DevStack, page: Page) -> None:
     page.goto(dev.dashboard_url)
-    chart = page.locator('#queues [data-queue="JobsQueue"] svg.chart')
+    chart = page.locator('#queues [data-queue="offpath-JobsQueue"] svg.chart')
     page.wait_for_function(
         "() => Number(document.querySelector("
-        "'[data-queue=JobsQueue] svg.chart').dataset.samples) >= 3"
+        "'[data-queue=offpath-JobsQueue] svg.chart').dataset.samples) >= 3"
     )
     expect(chart.locator("polyline")).to_have_count(3)
-    expect(page.locator('[data-queue="JobsDeadLetterQueue"] [data-stat=visible]')).to_have_text(
-        re.compile(r"^\d+$")
-    )
+    dead_letters = page.locator('[data-queue="offpath-JobsDeadLetterQueue"] [data-stat=visible]')
+    expect(dead_letters).to_have_text(re.compile(r"^\d+$"))
 
 
 def test_purge_empties_the_dlq_after_a_confirmation(dev: DevStack, page: Page) -> None:

@@ -29,8 +29,11 @@ def start_emulator(tmp_path: Path, consumer_log: Path) -> Iterator[StartEmulator
     def start(template: Path = SEMANTICS_TEMPLATE, **options: Any) -> Emulator:
         options.setdefault("background", False)
         options.setdefault("api_port", 0)
-        options.setdefault("outbox", tmp_path / "outbox.jsonl")
-        extra = {"CONSUMER_LOG": str(consumer_log), **options.pop("extra_environment", {})}
+        extra = {
+            "CONSUMER_LOG": str(consumer_log),
+            "EXAMPLE_OUTBOX": str(tmp_path / "outbox.jsonl"),
+            **options.pop("extra_environment", {}),
+        }
         emulator = Emulator(
             EmulatorOptions(template=template, extra_environment=extra, **options),
             log=lambda line: None,

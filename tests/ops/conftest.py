@@ -121,9 +121,9 @@ def _emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpsStack]:
             template=TEMPLATE,
             api_port=0,
             background=False,
-            outbox=outbox,
             function_logs=logs,
             extra_environment={
+                "EXAMPLE_OUTBOX": str(outbox),
                 "OFFPATH_TASK_MODULES": TASK_MODULES,
                 "OPS_FIXED_MARKER": str(marker),
             },

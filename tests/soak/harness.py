@@ -83,9 +83,9 @@ def run(
         template=TEMPLATE,
         api_port=0,
         background=True,
-        outbox=ledger,
         parameters={"MaxConcurrency": concurrency},
         extra_environment={
+            "EXAMPLE_OUTBOX": str(ledger),
             chaos.SOAK_DIR_ENV: str(workdir),
             chaos.THROTTLE_RATES_ENV: chaos.format_rates(
                 {"sqs": soak.rates.throttle_sqs, "dynamodb": soak.rates.throttle_dynamodb}

@@ -1,8 +1,8 @@
 """The running emulator's control API, for the CLI, and its dashboard.
 
 ``offpath dev`` serves it on loopback and records its address in
-``.offpath/dev.json``, so ``offpath invoke`` and ``offpath schedules fire`` act on
-the same emulator. The same port serves the dashboard (``GET /``, see
+``.offpath/dev.json`` (:mod:`offpath.devstate`), so ``offpath invoke`` and ``offpath
+schedules fire`` act on the same emulator. The same port serves the dashboard (``GET /``, see
 :mod:`offpath.local.dashboard`).
 
 Loopback is not a boundary a browser respects by itself: any page the developer
@@ -16,22 +16,20 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.request
 from dataclasses import asdict
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from botocore.exceptions import BotoCoreError
 
+from offpath.devstate import STATE_FILE, DevState, call, read_state, write_state
 from offpath.errors import OffpathError
 from offpath.local.dashboard import Dashboard, Request, Response
 from offpath.local.emulator import Emulator
 from offpath.local.esm import InvocationFailed
 
-STATE_FILE = Path(".offpath") / "dev.json"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 # Never cached: every answer describes the emulator at one moment.
 COMMON_HEADERS = {
@@ -66,6 +64,19 @@ class ControlServer:
     @property
     def dashboard_url(self) -> str:
         return f"{self.url}/"
+
+    def state(self) -> DevState:
+        """What ``offpath dev`` records for the CLI: addresses, and where the jobs live."""
+        emulator = self.emulator
+        provisioned = emulator.provisioned
+        api = emulator.api_url or ""
+        if provisioned is None or not provisioned.has_jobs:
+            return DevState(api, emulator.endpoint, self.url)
+        location = provisioned.location
+        worker = location.pool().function
+        functions = provisioned.topology.functions
+        environment = provisioned.environment(worker) if worker in functions else {}
+        return DevState(api, emulator.endpoint, self.url, location, environment)
 
     def start(self) -> ControlServer:
         self.dashboard.start()
@@ -161,30 +172,4 @@ class ControlServer:
         return Handler
 
 
-def write_state(state: dict[str, str], path: Path = STATE_FILE) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state, indent=2))
-
-
-def read_state(path: Path = STATE_FILE) -> dict[str, str] | None:
-    """The running ``offpath dev``'s addresses, or None if none answers."""
-    if not path.exists():
-        return None
-    state: dict[str, str] = json.loads(path.read_text())
-    try:
-        call(state["control"], "GET", "/invocations")
-    except OSError:
-        return None
-    return state
-
-
-def call(base: str, method: str, path: str, body: Any = None) -> Any:
-    """One control request; raises ``RuntimeError`` with the emulator's error."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method)  # noqa: S310
-    request.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
-            return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise RuntimeError(json.loads(exc.read()).get("error", str(exc))) from None
+__all__ = ["STATE_FILE", "ControlServer", "call", "read_state", "write_state"]

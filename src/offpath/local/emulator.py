@@ -47,7 +47,6 @@ class EmulatorOptions:
     region: str = "us-east-1"
     stack_name: str = "offpath"
     parameters: dict[str, Any] = field(default_factory=dict)
-    outbox: Path | None = None
     background: bool = True
     extra_environment: dict[str, str] = field(default_factory=dict)
     function_logs: Path | None = None  # a directory: <LogicalId>.log per function
@@ -176,8 +175,6 @@ class Emulator:
             ),
             **self.options.extra_environment,
         }
-        if self.options.outbox:
-            environment["OFFPATH_OUTBOX"] = str(self.options.outbox)
         return FunctionConfig(
             name=spec.logical_id,
             handler=spec.handler,

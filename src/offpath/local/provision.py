@@ -7,13 +7,17 @@ LocalStack: the same boto3 calls CloudFormation would make.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from offpath.aws import Clients
+from offpath.local.template import TemplateError, load_template
 from offpath.local.topology import Topology, read_topology
+from offpath.location import Location, LocationNotFound
+from offpath.location.layout import Layout, bind, discover
 
 # Attributes that name other resources: set once every queue exists.
 _LATE_ATTRIBUTES = ("RedrivePolicy", "RedriveAllowPolicy")
@@ -21,19 +25,60 @@ _LATE_ATTRIBUTES = ("RedrivePolicy", "RedriveAllowPolicy")
 
 @dataclass(frozen=True)
 class Provisioned:
-    """The topology with the local URLs filled in."""
+    """The topology with the local URLs filled in, and where its jobs live."""
 
     topology: Topology
     queue_urls: dict[str, str]  # logical id -> URL
+    layout: Layout | None = None  # None: the template holds no offpath jobs...
+    layout_error: str = ""  # ...and why
 
     def queue_url(self, logical_id: str) -> str:
         return self.queue_urls[logical_id]
 
-    def table_name(self, logical_id: str = "JobsTable") -> str:
+    def table_name(self, logical_id: str | None = None) -> str:
+        """A table's local name; the job table's when no logical id is given."""
+        if logical_id is None:
+            return self.location.table_name
         return self.topology.tables[logical_id].name
 
     def environment(self, function: str) -> dict[str, str]:
         return dict(self.topology.functions[function].environment)
+
+    @cached_property
+    def location(self) -> Location:
+        """The template's jobs, by the local names (see :mod:`offpath.location`).
+
+        Raises:
+            LocationNotFound: the template has no worker or no job table.
+        """
+        if self.layout is None:
+            raise LocationNotFound(self.layout_error or "the template holds no offpath jobs")
+        return bind(self.layout, _LocalNames(self))
+
+    @property
+    def has_jobs(self) -> bool:
+        return self.layout is not None
+
+
+@dataclass(frozen=True)
+class _LocalNames:
+    """The names provisioning gave the template's resources."""
+
+    provisioned: Provisioned
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.provisioned.queue_urls[logical_id]
+
+    def arn(self, logical_id: str) -> str:
+        arn: str = self.provisioned.topology.resolver.attrs[(logical_id, "Arn")]
+        return arn
+
+    def name(self, logical_id: str) -> str:
+        topology = self.provisioned.topology
+        if logical_id in topology.functions:
+            return logical_id  # the emulator and the harness run functions by logical id
+        name: str = topology.resolver.refs[logical_id]
+        return name
 
 
 def provision(
@@ -71,7 +116,16 @@ def provision(
         )
     for group in topology.schedule_groups.values():
         _create_schedule_group(clients, group)
-    return Provisioned(topology, urls)
+    layout, why = _layout(template)
+    return Provisioned(topology, urls, layout, why)
+
+
+def _layout(template: Path) -> tuple[Layout | None, str]:
+    """Where the template's jobs live, in logical ids; None (and why) if it holds none."""
+    try:
+        return discover(load_template(template)), ""
+    except (LocationNotFound, TemplateError) as exc:
+        return None, f"{template}: {exc}"
 
 
 def _create_table(

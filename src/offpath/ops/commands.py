@@ -9,7 +9,6 @@ to every ``offpath`` start, ``offpath dev`` and shell completion included.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -38,11 +37,9 @@ if TYPE_CHECKING:
 dlq_app = typer.Typer(
     help="The dead-letter queue: list, show, redrive, purge.", no_args_is_help=True
 )
-jobs_app = typer.Typer(help="Job records in JobsTable.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Job records in the job table.", no_args_is_help=True)
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
-
-DEFAULT_TASK_MODULES = "functions.shared.tasks"
 
 StackName = Annotated[
     str | None,
@@ -171,7 +168,8 @@ def dlq_redrive(
     ] = None,
     everything: Annotated[bool, typer.Option("--all", help="every message")] = False,
     to: Annotated[
-        str | None, typer.Option(help="destination queue, URL or name (default: JobsQueue)")
+        str | None,
+        typer.Option(help="destination queue, URL or name (default: the pool's own queue)"),
     ] = None,
     as_json: AsJson = False,
     stack_name: StackName = None,
@@ -339,15 +337,16 @@ def enqueue(
 ) -> None:
     """Enqueue a task with the producer, as the API would.
 
-    Tasks come from OFFPATH_TASK_MODULES (default functions.shared.tasks), imported
-    from the current directory: run it from the project root.
+    Tasks come from OFFPATH_TASK_MODULES: the environment's, else the one the
+    template gives the worker (as `offpath dev` runs it, or template.yaml itself),
+    imported from the current directory: run it from the project root.
     """
     from offpath.producer import BATCH_SIZE, JobRequest, Producer
 
     with _reported():
-        task = _task(task_name, os.environ.get("OFFPATH_TASK_MODULES", DEFAULT_TASK_MODULES))
         arguments = _json_object(args)
         target = _target(stack_name, profile, region, template)
+        task = _task(task_name, *_task_modules(target, template))
         request = JobRequest(
             task=task,
             args=task.validate(arguments),
@@ -381,32 +380,41 @@ def _no_progress() -> Iterator[Callable[[int, int | None], None]]:
     yield lambda done, total: None
 
 
-def _task(name: str, modules: str) -> Task[Any, Any]:
+def _task_modules(target: Target, template: Path) -> tuple[list[str], str]:
+    """The task modules, and where the setting came from (for the error messages).
+
+    The environment's ``OFFPATH_TASK_MODULES`` first, then the target's (``offpath
+    dev`` records the worker's), then what ``template.yaml`` gives the worker.
+    """
+    from offpath.location.layout import read_template, worker_environment
+    from offpath.settings import TASK_MODULES, parse_task_modules
+
+    value = os.environ.get(TASK_MODULES) or target.environment.get(TASK_MODULES)
+    source = TASK_MODULES
+    if not value and template.exists():
+        value = worker_environment(read_template(template)).get(TASK_MODULES)
+        source = f"{TASK_MODULES} in {template}"
+    return parse_task_modules(value), source
+
+
+def _task(name: str, modules: list[str], source: str) -> Task[Any, Any]:
     from offpath.errors import UnknownTask
 
-    tasks = _load_tasks(modules)
+    tasks = _load_tasks(modules, source)
     try:
         return tasks.get(name)
     except UnknownTask as exc:
         known = ", ".join(sorted(t.name for t in tasks)) or "none"
-        raise OffpathError(f"{exc} (registered from {modules}: {known})") from None
+        raise OffpathError(f"{exc} (registered from {', '.join(modules)}: {known})") from None
 
 
-def _load_tasks(modules: str) -> TaskRegistry:
+def _load_tasks(modules: list[str], source: str) -> TaskRegistry:
     """Import the task modules (which register their tasks) from the working directory."""
-    from offpath.tasks import registry
+    from offpath.runtime import import_task_modules
 
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
-    for module in filter(None, (m.strip() for m in modules.split(","))):
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise OffpathError(
-                f"cannot import task module {module}: {exc} "
-                "(run from the project root, or set OFFPATH_TASK_MODULES)"
-            ) from exc
-    return registry
+    return import_task_modules(modules, source=source, hint="run it from the project root")
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The dead-letter queue, for operators: peek, find, redrive, purge (no CLI code here).
 
-Two kinds of message reach JobsDeadLetterQueue; both are handled:
+Two kinds of message reach a pool's dead-letter queue; both are handled:
 
 - sent by the worker (:class:`offpath.worker.DeadLetterQueue`): the body is the
   original envelope, and ``offpath.*`` message attributes say why and when;

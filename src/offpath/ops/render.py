@@ -95,9 +95,13 @@ def status_view(report: StatusReport) -> RenderableType:
         "oldest (s)",
         title=f"{report.target} at {report.at:%H:%M:%S} UTC",
     )
-    for name, counts in (("JobsQueue", report.queue), ("DLQ", report.dead_letter_queue)):
+    for counts, role in ((report.queue, ""), (report.dead_letter_queue, " (DLQ)")):
         queues.add_row(
-            name, str(counts.visible), str(counts.in_flight), str(counts.delayed), _age(counts)
+            escape(_queue_name(counts.url)) + role,
+            str(counts.visible),
+            str(counts.in_flight),
+            str(counts.delayed),
+            _age(counts),
         )
     notes = {
         c.oldest_age_note for c in (report.queue, report.dead_letter_queue) if c.oldest_age_note
@@ -116,6 +120,10 @@ def status_view(report: StatusReport) -> RenderableType:
     )
     oldest = [f"[dim]oldest: {escape(note)}[/]" for note in sorted(notes)]
     return Group(queues, *oldest, jobs, latest, sample)
+
+
+def _queue_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _age(counts: QueueCounts) -> str:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 
-# How many items one status read may evaluate in JobsTable (see StatusReader._jobs).
+# How many items one status read may evaluate in the job table (see StatusReader._jobs).
 SCAN_LIMIT = 200
 LATEST_JOBS = 10
 # SQS publishes its CloudWatch metrics once a minute: asking more often buys nothing
@@ -37,7 +37,7 @@ METRIC_CACHE_S = 60.0
 METRIC_WINDOW = timedelta(minutes=10)
 LOCAL_AGE_NOTE = (
     "not measured locally: SQS has no attribute for it, and finding the oldest message "
-    "means receiving messages, which counts toward JobsQueue's maxReceiveCount and "
+    "means receiving messages, which counts toward the queue's maxReceiveCount and "
     "hides them from the worker"
 )
 

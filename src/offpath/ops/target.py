@@ -1,13 +1,16 @@
-"""Where the jobs live: JobsQueue, the dead-letter queue and JobsTable, found once.
+"""Where the jobs live, for the operator commands: a :class:`~offpath.location.Location`
+and the clients that reach it.
 
-Three ways, tried in this order:
+The order of :mod:`offpath.location`, as the command line sees it:
 
-1. ``--stack-name NAME`` (with ``--profile``/``--region``): the deployed stack's
-   CloudFormation Outputs ``JobsQueueUrl``, ``DeadLetterQueueUrl``, ``JobsTableName``.
-2. ``OFFPATH_QUEUE_URL``, ``OFFPATH_DLQ_URL``, ``OFFPATH_TABLE_NAME`` (and
-   ``AWS_ENDPOINT_URL`` for an emulator): explicit beats ambient.
-3. The running ``offpath dev`` (``.offpath/dev.json``): its endpoint, and the resource
-   names ``template.yaml`` gives them under the stack name ``offpath``.
+1. **Explicit settings**: ``OFFPATH_QUEUE_URL``, ``OFFPATH_TABLE_NAME`` (and
+   ``OFFPATH_DLQ_URL``...; ``AWS_ENDPOINT_URL`` for an emulator) in the environment.
+2. **A deployed stack**: ``--stack-name NAME`` (with ``--profile``/``--region``): its
+   template and resources say which queue, dead-letter queue and table are the jobs'.
+   Naming a stack while ``OFFPATH_*`` settings are exported is refused: the two could
+   disagree, and an operator must know which one a command acts on.
+3. **template.yaml, as ``offpath dev`` runs it**: the running emulator's endpoint and
+   the local names of the template's resources (its state file, ``.offpath/dev.json``).
 
 Example:
     >>> target = resolve_target(TargetOptions(), os.environ)  # doctest: +SKIP
@@ -18,7 +21,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -27,24 +30,14 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from offpath.aws import CLIENT_CONFIG, Clients
+from offpath.location import SETTINGS, Location, LocationNotFound, PoolLocation, is_explicit
 from offpath.ops.errors import TargetNotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
-LOCAL_STACK_NAME = "offpath"  # what `offpath dev` names resources unless told otherwise
 LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("test", "test")  # emulators accept any; never send real ones there
-STACK_OUTPUTS = {
-    "queue_url": "JobsQueueUrl",
-    "dlq_url": "DeadLetterQueueUrl",
-    "table_name": "JobsTableName",
-}
-ENVIRONMENT = {
-    "queue_url": "OFFPATH_QUEUE_URL",
-    "dlq_url": "OFFPATH_DLQ_URL",
-    "table_name": "OFFPATH_TABLE_NAME",
-}
 
 SessionFactory = Callable[..., boto3.session.Session]
 
@@ -86,14 +79,41 @@ class TargetOptions:
 
 @dataclass(frozen=True)
 class Target:
-    """The resolved resources and the clients that reach them."""
+    """Where the jobs live, and the clients that reach them."""
 
     kind: str  # "stack" | "environment" | "dev"
     name: str  # the stack name, or the endpoint
     clients: OpsClients
-    queue_url: str
-    dlq_url: str
-    table_name: str
+    location: Location
+    # The default worker's settings as the target knows them (offpath dev: from the
+    # template), for commands that import tasks as that worker would.
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def pool(self) -> PoolLocation:
+        return self.location.pool()
+
+    @property
+    def queue_url(self) -> str:
+        return self.pool.queue_url
+
+    @property
+    def dlq_url(self) -> str:
+        """The default pool's dead-letter queue.
+
+        Raises:
+            TargetNotFound: the pool's queue has no dead-letter queue.
+        """
+        if not self.pool.dlq_url:
+            raise TargetNotFound(
+                f"pool {self.pool.name} ({self.pool.queue_name}) has no dead-letter queue: "
+                "give its queue a RedrivePolicy (or set OFFPATH_DLQ_URL)"
+            )
+        return self.pool.dlq_url
+
+    @property
+    def table_name(self) -> str:
+        return self.location.table_name
 
     @property
     def local(self) -> bool:
@@ -117,20 +137,27 @@ def resolve_target(
     """Find the target (see the module docstring for the order).
 
     Raises:
-        TargetNotFound: nothing names a target, or what names it does not answer.
+        TargetNotFound: nothing names a target, what names it does not answer, or a
+            stack is named while the environment names resources too.
     """
+    explicit = is_explicit(environ)
+    if options.stack_name and explicit:
+        exported = ", ".join(name for name in SETTINGS if environ.get(name))
+        raise TargetNotFound(
+            f"--stack-name {options.stack_name} and the environment ({exported}) both say "
+            "where the jobs live: unset the OFFPATH_* variables or drop --stack-name"
+        )
+    if explicit:
+        return _from_environment(options, environ, session_factory)
     if options.stack_name:
         return _from_stack(options, session_factory)
-    named = {key: environ.get(var, "") for key, var in ENVIRONMENT.items()}
-    if any(named.values()):
-        return _from_environment(options, environ, named, session_factory)
     target = _from_dev(options, session_factory)
     if target is not None:
         return target
     raise TargetNotFound(
         "no target: pass --stack-name NAME for a deployed stack, start `offpath dev` "
-        "(./scripts/dev) in this directory, or set OFFPATH_QUEUE_URL, OFFPATH_DLQ_URL and "
-        "OFFPATH_TABLE_NAME (with AWS_ENDPOINT_URL for an emulator)"
+        "in this directory, or set OFFPATH_QUEUE_URL and OFFPATH_TABLE_NAME (and "
+        "OFFPATH_DLQ_URL; AWS_ENDPOINT_URL for an emulator)"
     )
 
 
@@ -149,6 +176,8 @@ def queue_url_for(clients: Clients, name_or_url: str) -> str:
 
 
 def _from_stack(options: TargetOptions, session_factory: SessionFactory) -> Target:
+    from offpath.location.stack import from_stack
+
     assert options.stack_name is not None
     try:
         session = session_factory(profile_name=options.profile, region_name=options.region)
@@ -158,35 +187,15 @@ def _from_stack(options: TargetOptions, session_factory: SessionFactory) -> Targ
         raise TargetNotFound("no AWS region: pass --region or set AWS_REGION")
     clients = OpsClients(session.region_name, session=session)
     try:
-        stacks = clients.cloudformation.describe_stacks(StackName=options.stack_name)["Stacks"]
-    except (ClientError, BotoCoreError) as exc:
-        raise TargetNotFound(f"stack {options.stack_name} in {session.region_name}: {exc}") from exc
-    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stacks[0].get("Outputs", [])}
-    missing = sorted(key for key in STACK_OUTPUTS.values() if not outputs.get(key))
-    if missing:
-        raise TargetNotFound(
-            f"stack {options.stack_name} has no output {', '.join(missing)} "
-            "(is it an offpath stack, fully deployed?)"
-        )
-    return Target(
-        kind="stack",
-        name=options.stack_name,
-        clients=clients,
-        queue_url=outputs[STACK_OUTPUTS["queue_url"]],
-        dlq_url=outputs[STACK_OUTPUTS["dlq_url"]],
-        table_name=outputs[STACK_OUTPUTS["table_name"]],
-    )
+        location = from_stack(clients.cloudformation, options.stack_name)
+    except LocationNotFound as exc:
+        raise TargetNotFound(f"{exc} ({session.region_name})") from exc
+    return Target(kind="stack", name=options.stack_name, clients=clients, location=location)
 
 
 def _from_environment(
-    options: TargetOptions,
-    environ: Mapping[str, str],
-    named: dict[str, str],
-    session_factory: SessionFactory,
+    options: TargetOptions, environ: Mapping[str, str], session_factory: SessionFactory
 ) -> Target:
-    missing = sorted(ENVIRONMENT[key] for key, value in named.items() if not value)
-    if missing:
-        raise TargetNotFound(f"set {', '.join(missing)} too (or none of the OFFPATH_* three)")
     endpoint = environ.get("AWS_ENDPOINT_URL") or None
     region = (
         options.region
@@ -194,6 +203,12 @@ def _from_environment(
         or environ.get("AWS_DEFAULT_REGION")
         or LOCAL_REGION
     )
+    from offpath.location import from_environment
+
+    try:
+        location = from_environment(environ, region=region)
+    except LocationNotFound as exc:
+        raise TargetNotFound(str(exc)) from exc
     session = session_factory(profile_name=options.profile, region_name=region)
     if endpoint and session.get_credentials() is None:
         session = _local_session(session_factory, region)
@@ -202,39 +217,32 @@ def _from_environment(
         kind="environment",
         name=endpoint or region,
         clients=clients,
-        queue_url=named["queue_url"],
-        dlq_url=named["dlq_url"],
-        table_name=named["table_name"],
+        location=location,
+        environment={k: v for k, v in environ.items() if k.startswith("OFFPATH_")},
     )
 
 
 def _from_dev(options: TargetOptions, session_factory: SessionFactory) -> Target | None:
     """The running ``offpath dev``, or None if none answers."""
-    from offpath.local.control import STATE_FILE, read_state
-    from offpath.local.template import TemplateError
-    from offpath.local.topology import read_topology
+    from offpath.devstate import STATE_FILE, read_state
 
     state = read_state(options.state_file or STATE_FILE)
     if state is None:
         return None
-    endpoint = state["endpoint"]
-    try:
-        topology = read_topology(options.template, stack_name=LOCAL_STACK_NAME, region=LOCAL_REGION)
-    except (OSError, TemplateError) as exc:
+    if state.location is None:
         raise TargetNotFound(
-            f"offpath dev is running, but {options.template} cannot be read ({exc}): "
-            "run from the project root or pass --template"
-        ) from exc
+            f"offpath dev is running at {state.endpoint}, but its template holds no "
+            "offpath jobs (no function with an SQS event, or no job table)"
+        )
     clients = OpsClients(
-        LOCAL_REGION, endpoint_url=endpoint, session=_local_session(session_factory)
+        LOCAL_REGION, endpoint_url=state.endpoint, session=_local_session(session_factory)
     )
     return Target(
         kind="dev",
-        name=endpoint,
+        name=state.endpoint,
         clients=clients,
-        queue_url=queue_url_for(clients, topology.queues["JobsQueue"].name),
-        dlq_url=queue_url_for(clients, topology.queues["JobsDeadLetterQueue"].name),
-        table_name=topology.tables["JobsTable"].name,
+        location=state.location,
+        environment=state.environment,
     )
 
 

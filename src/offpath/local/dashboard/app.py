@@ -38,8 +38,6 @@ from offpath.local.dashboard.parts import (
     task_filter_options,
 )
 from offpath.local.dashboard.sources import (
-    DEAD_LETTER_QUEUE,
-    JOBS_QUEUE,
     SCAN_LIMIT,
     DeadLetterListing,
     JobFilter,
@@ -139,6 +137,7 @@ class Dashboard:
             self.store = DynamoDBJobStore(
                 emulator.clients.dynamodb, self.resources.table_name, clock=emulator.clock.now
             )
+        if self.resources is not None and self.store is not None and self.resources.dlq_url:
             # No long polling: moto answers from one place, so an empty short poll is
             # an empty queue, and each peek hides the messages for milliseconds only.
             self.letters = DeadLetters(
@@ -198,7 +197,7 @@ class Dashboard:
         jobs = self._jobs()
         dead = self._dead()
         invocations = list(self.emulator.invocations)  # one C-level copy: no torn read
-        dlq_counts = self._latest(DEAD_LETTER_QUEUE)
+        dlq_counts = self._latest(self._dlq_name)
         parts = {
             "queues": queues_part(
                 self._cards(jobs, dead, now), now=time.time(), window_s=self.window_s
@@ -207,8 +206,8 @@ class Dashboard:
             "task-options": task_filter_options(jobs, chosen),
             "dlq": (
                 dlq_part(dead, now, visible=dlq_counts.visible if dlq_counts else None)
-                if self.resources
-                else '<p class="none">This template has no JobsDeadLetterQueue.</p>'
+                if self.dead_letters
+                else '<p class="none">The jobs\' queue has no dead-letter queue.</p>'
             ),
             "schedules": schedules_part(schedule_rows(self.emulator.schedules, now), now),
             "invocations": invocations_part(invocations, summarize(invocations)),
@@ -228,15 +227,23 @@ class Dashboard:
         dead = [m for m in self._dead() if m.job_id == job_id]
         return {"job": job_part(job, job_id, dead, self.emulator.clock.now())}
 
+    @property
+    def _queue_name(self) -> str:
+        return self.resources.queue_name if self.resources else ""
+
+    @property
+    def _dlq_name(self) -> str:
+        return self.resources.dlq_name if self.resources else ""
+
     def _read_queues(self) -> dict[str, QueueCounts]:
         if self.resources is None or self.emulator.clients is None:
             return {}
         sqs = self.emulator.clients.sqs
-        queue = queue_counts(sqs, self.resources.queue_url)
-        assert self.dead_letters is not None  # both come with the resources
-        with self.dead_letters.lock:  # never in the middle of our own peek
-            dead_letters = queue_counts(sqs, self.resources.dlq_url)
-        return {JOBS_QUEUE: queue, DEAD_LETTER_QUEUE: dead_letters}
+        counts = {self._queue_name: queue_counts(sqs, self.resources.queue_url)}
+        if self.dead_letters is not None:
+            with self.dead_letters.lock:  # never in the middle of our own peek
+                counts[self._dlq_name] = queue_counts(sqs, self.resources.dlq_url)
+        return counts
 
     def _latest(self, name: str) -> QueueCounts | None:
         sample = self.sampler.history.latest(name)
@@ -250,7 +257,7 @@ class Dashboard:
     def _dead(self) -> list[DeadMessage]:
         if self.dead_letters is None:
             return []
-        counts = self._latest(DEAD_LETTER_QUEUE)
+        counts = self._latest(self._dlq_name)
         # Counts moving (a new dead letter, one redriven elsewhere) force a new peek.
         if counts is None:
             return self.dead_letters.messages(None)
@@ -261,27 +268,31 @@ class Dashboard:
     ) -> list[QueueCard]:
         if self.resources is None:
             return []
-        queue, dlq = self._latest(JOBS_QUEUE), self._latest(DEAD_LETTER_QUEUE)
+        queue, dlq = self._latest(self._queue_name), self._latest(self._dlq_name)
         dead_ids = {m.job_id for m in dead if m.job_id}
         queue_age = oldest_in_queue(jobs.latest, dead_ids, now) if jobs else None
-        return [
+        cards = [
             QueueCard(
-                JOBS_QUEUE,
+                self._queue_name,
                 self.resources.queue_url,
                 queue,
                 queue_age if queue and queue.total else None,
                 QUEUE_AGE_NOTE,
-                self.sampler.history.series(JOBS_QUEUE),
-            ),
-            QueueCard(
-                DEAD_LETTER_QUEUE,
-                self.resources.dlq_url,
-                dlq,
-                oldest_dead_letter(dead, now),
-                DLQ_AGE_NOTE,
-                self.sampler.history.series(DEAD_LETTER_QUEUE),
-            ),
+                self.sampler.history.series(self._queue_name),
+            )
         ]
+        if self.dead_letters is not None:
+            cards.append(
+                QueueCard(
+                    self._dlq_name,
+                    self.resources.dlq_url,
+                    dlq,
+                    oldest_dead_letter(dead, now),
+                    DLQ_AGE_NOTE,
+                    self.sampler.history.series(self._dlq_name),
+                )
+            )
+        return cards
 
     # ------------------------------------------------------------------ actions
     def _act(self, segments: list[str], body: Any) -> str:
@@ -302,21 +313,21 @@ class Dashboard:
 
     def _letters(self) -> tuple[DeadLetterListing, DeadLetters, JobsResources]:
         if self.dead_letters is None or self.letters is None or self.resources is None:
-            raise ActionRefused(404, "this template has no JobsDeadLetterQueue")
+            raise ActionRefused(404, "the jobs' queue has no dead-letter queue")
         return self.dead_letters, self.letters, self.resources
 
     def _redrive(self, body: dict[str, Any]) -> str:
         listing, letters, where = self._letters()
         if body.get("all") is True:
             result = listing.act(lambda: letters.redrive(None, to_url=where.queue_url))
-            return _redrive_message(result, "every message")
+            return _redrive_message(result, "every message", where.queue_name)
         message_id = body.get("message_id")
         if not isinstance(message_id, str) or not message_id:
             raise ActionRefused(400, 'give {"message_id": "..."} or {"all": true}')
         result = listing.act(lambda: letters.redrive([message_id], to_url=where.queue_url))
         if result.not_found:
             raise ActionRefused(404, f"message {message_id} is no longer in the dead-letter queue")
-        return _redrive_message(result, f"message {message_id}")
+        return _redrive_message(result, f"message {message_id}", where.queue_name)
 
     def _purge(self) -> str:
         listing, letters, _ = self._letters()
@@ -338,8 +349,8 @@ class Dashboard:
         return f"Fired {name}: job {job_id} enqueued."
 
 
-def _redrive_message(result: RedriveResult, what: str) -> str:
-    text = f"Redrove {what}: {result.moved} message(s) moved to JobsQueue"
+def _redrive_message(result: RedriveResult, what: str, queue: str) -> str:
+    text = f"Redrove {what}: {result.moved} message(s) moved to {queue}"
     requeued = sum(1 for state in result.records.values() if state == "requeued")
     if requeued:
         text += f", {requeued} job record(s) requeued"

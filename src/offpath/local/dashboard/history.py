@@ -59,8 +59,8 @@ class Sampler:
     """Reads every queue's counts into a :class:`QueueHistory` every ``every_s`` seconds.
 
     Example:
-        >>> sampler = Sampler(lambda: {"JobsQueue": counts}, every_s=2)  # doctest: +SKIP
-        >>> sampler.start(); sampler.history.latest("JobsQueue")  # doctest: +SKIP
+        >>> sampler = Sampler(lambda: {"jobs": counts}, every_s=2)  # doctest: +SKIP
+        >>> sampler.start(); sampler.history.latest("jobs")  # doctest: +SKIP
     """
 
     def __init__(

@@ -54,7 +54,7 @@ class QueueCard:
 
 def queues_part(cards: Sequence[QueueCard], *, now: float, window_s: float) -> str:
     if not cards:
-        return '<p class="none">This template has no JobsQueue to show.</p>'
+        return '<p class="none">This template has no jobs\' queue to show.</p>'
     return f'<div class="cards">{"".join(_queue_card(c, now, window_s) for c in cards)}</div>'
 
 
@@ -105,7 +105,7 @@ def task_filter_options(sample: JobsSample | None, chosen: JobFilter) -> str:
 
 def jobs_part(sample: JobsSample | None, chosen: JobFilter, now: datetime) -> str:
     if sample is None:
-        return '<p class="none">This template has no JobsTable: no job records to show.</p>'
+        return '<p class="none">This template has no job table: no job records to show.</p>'
     chips = "".join(
         f'<a class="chip" href="{h(path_url("", query={**chosen.query(), "status": status}))}" '
         f'data-count="{h(status)}">{badge(status)} {sample.by_status.get(status, 0)}</a>'
@@ -160,7 +160,7 @@ def dlq_part(
                 REDRIVE_URL,
                 body={"all": True},
                 confirm=f"Redrive every message of the dead-letter queue ({count} listed) "
-                "to JobsQueue? Each job runs again with a fresh retry budget.",
+                "to its queue? Each job runs again with a fresh retry budget.",
             )
             + action_button(
                 "Purge",
@@ -209,7 +209,7 @@ def _redrive_button(message: DeadMessage) -> str:
         "Redrive",
         REDRIVE_URL,
         body={"message_id": message.message_id},
-        confirm=f"Redrive {what} to JobsQueue? It runs again with a fresh retry budget.",
+        confirm=f"Redrive {what} to its queue? It runs again with a fresh retry budget.",
     )
 
 

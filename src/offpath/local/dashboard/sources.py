@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from offpath.local.lambda_env import Invocation
 from offpath.local.provision import Provisioned
@@ -23,17 +23,10 @@ from offpath.local.schedules import LocalSchedule
 from offpath.ops.messages import DeadMessage
 from offpath.store import Job, JobStatus
 
-if TYPE_CHECKING:
-    pass
-
-# The logical ids offpath's template gives them (as `offpath dlq` and `status` assume).
-JOBS_QUEUE = "JobsQueue"
-DEAD_LETTER_QUEUE = "JobsDeadLetterQueue"
-JOBS_TABLE = "JobsTable"
 # A local table is small; past this many items the list is of a sample (and says so).
 SCAN_LIMIT = 1000
 DLQ_LIMIT = 100
-# Statuses whose message is still in JobsQueue (visible, in flight or delayed).
+# Statuses whose message is still in the pool's queue (visible, in flight or delayed).
 IN_QUEUE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED})
 
 T = TypeVar("T")
@@ -41,21 +34,29 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class JobsResources:
-    """JobsQueue, its dead-letter queue and JobsTable, as provisioned locally."""
+    """The default pool's queue and dead-letter queue, and the job table, as provisioned
+    locally (found by :mod:`offpath.location`'s rules, whatever the template calls them)."""
 
     queue_url: str
-    dlq_url: str
+    dlq_url: str  # "" when the queue has no redrive target (the DLQ views are then off)
     table_name: str
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue_url.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def dlq_name(self) -> str:
+        return self.dlq_url.rstrip("/").rsplit("/", 1)[-1] if self.dlq_url else ""
 
     @classmethod
     def of(cls, provisioned: Provisioned) -> JobsResources | None:
-        """None for a template without them (the jobs and DLQ views are then off)."""
-        urls = provisioned.queue_urls
-        if JOBS_QUEUE not in urls or DEAD_LETTER_QUEUE not in urls:
+        """None for a template without offpath jobs (the jobs and DLQ views are then off)."""
+        if not provisioned.has_jobs:
             return None
-        if JOBS_TABLE not in provisioned.topology.tables:
-            return None
-        return cls(urls[JOBS_QUEUE], urls[DEAD_LETTER_QUEUE], provisioned.table_name(JOBS_TABLE))
+        location = provisioned.location
+        pool = location.pool()
+        return cls(pool.queue_url, pool.dlq_url, location.table_name)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class DeadLetterListing:
 
 
 def oldest_in_queue(jobs: Iterable[Job], dead_job_ids: set[str], now: datetime) -> float | None:
-    """Seconds since the oldest durable job still in JobsQueue was enqueued.
+    """Seconds since the oldest durable job still in its queue was enqueued.
 
     SQS has no attribute for its oldest message, and receiving one to look counts
     toward ``maxReceiveCount``; but a durable job's message lives from its record's
