@@ -35,6 +35,32 @@ class InvalidArguments(PermanentError):
     """The arguments do not fit the task's signature."""
 
 
+class InvalidJobRequest(OffpathError, ValueError):
+    """The job cannot be sent as asked: refused at enqueue, before anything is written.
+
+    Whatever the worker would refuse, the sender refuses first, wherever the enqueue
+    comes from (a route, the CLI, a schedule, the user's own code). A ``ValueError``
+    too, as a bad value given to a constructor is.
+
+    Attributes:
+        field: the :class:`~offpath.producer.JobRequest` field at fault (``delay_s``,
+            ``run_at``, ``idempotency_key``, ``job_id``, ``correlation_id``), so that
+            an API can point at the part of its request that carried it.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class DelayNotSupported(InvalidJobRequest):
+    """The delay needs what the task does not have (a durable record, for over 15 min)."""
+
+
+class IdempotencyNotSupported(InvalidJobRequest):
+    """An idempotency key on a fire-and-forget task, which keeps no record to dedupe on."""
+
+
 class PayloadTooLarge(OffpathError):
     """The message would exceed the SQS message size limit."""
 

@@ -19,8 +19,21 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from offpath.envelope import SQS_MAX_MESSAGE_BYTES, Envelope
-from offpath.errors import ConfigurationError, EnqueueError, OffpathError
+from offpath.envelope import (
+    SQS_MAX_MESSAGE_BYTES,
+    Envelope,
+    check_args,
+    check_correlation_id,
+    check_job_id,
+)
+from offpath.errors import (
+    ConfigurationError,
+    DelayNotSupported,
+    EnqueueError,
+    IdempotencyNotSupported,
+    InvalidJobRequest,
+    OffpathError,
+)
 from offpath.invocation import now as platform_now
 from offpath.metrics import TaskMetricsSink
 from offpath.oneoff import OneOffScheduler, schedule_name_for
@@ -54,15 +67,16 @@ class JobRequest:
     run_at: datetime | None = None  # aware; a ZoneInfo zone is kept for the schedule
 
     def __post_init__(self) -> None:
-        if not 0 <= self.delay_s <= MAX_SCHEDULE_S:
-            raise ValueError(f"delay_s must be within 0..{MAX_SCHEDULE_S}")
-        if self.run_at is not None and (self.delay_s or self.run_at.tzinfo is None):
-            raise ValueError("run_at must be timezone-aware and excludes delay_s")
-        if self.idempotency_key and not self.task.options.durable:
-            raise ValueError(
-                f"{self.task.name} is fire-and-forget and keeps no record to deduplicate on; "
-                "idempotency keys need a durable task"
-            )
+        """The one set of sending-side checks: what the worker would refuse, refused here.
+
+        Raises:
+            InvalidJobRequest: a delay out of range, a naive ``run_at``, a bad job id
+                or correlation id (``field`` names which).
+            DelayNotSupported: over 15 minutes away for a fire-and-forget task.
+            IdempotencyNotSupported: an idempotency key on a fire-and-forget task.
+            InvalidArguments: an argument nests too deep or is not valid Unicode.
+        """
+        check_request(self)
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,44 @@ class Enqueued:
     status: JobStatus
     duplicate: bool = False
     durable: bool = True
+
+
+def check_request(job: JobRequest) -> None:
+    """See :meth:`JobRequest.__post_init__`."""
+    name = job.task.name
+    durable = job.task.options.durable
+    if type(job.delay_s) is not int or not 0 <= job.delay_s <= MAX_SCHEDULE_S:
+        raise InvalidJobRequest(
+            f"{name}: delay_s must be a whole number of seconds within 0..{MAX_SCHEDULE_S}",
+            field="delay_s",
+        )
+    if job.run_at is not None and (job.run_at.tzinfo is None or job.delay_s):
+        raise InvalidJobRequest(
+            f"{name}: run_at must be timezone-aware, and excludes delay_s", field="run_at"
+        )
+    if not durable:
+        _check_fire_and_forget(job)
+    check_job_id(job.job_id)
+    check_correlation_id(job.correlation_id)
+    check_args(name, job.args)
+
+
+def _check_fire_and_forget(job: JobRequest) -> None:
+    name = job.task.name
+    if job.idempotency_key:
+        raise IdempotencyNotSupported(
+            f"{name} is fire-and-forget and keeps no record to deduplicate on; "
+            "idempotency keys need a durable task",
+            field="idempotency_key",
+        )
+    # The platform's clock (the emulator's, under `offpath dev`), as the producer's.
+    wait_s = (job.run_at - platform_now()).total_seconds() if job.run_at else job.delay_s
+    if wait_s > MAX_DELAY_S:
+        raise DelayNotSupported(
+            f"{name} is fire-and-forget; delays over {MAX_DELAY_S} s need a durable task "
+            "(the schedule is tracked in its job record)",
+            field="run_at" if job.run_at else "delay_s",
+        )
 
 
 def request(task: Task[Any, Any], *args: Any, **kwargs: Any) -> JobRequest:
