@@ -5,7 +5,8 @@
 #   - its pinned third-party packages, wheels for CPython 3.12 on x86_64 Linux
 #     (infra/requirements-*.txt, installed with --no-deps: boto3/botocore come
 #     with the Lambda runtime, and only ApiFunction gets fastapi/mangum);
-#   - the offpath package without its developer-only parts (local/, cli.py);
+#   - the offpath package without its developer-only parts (local/, ops/, testing/,
+#     cli.py, devstate.py), and without fastapi/ except in ApiFunction's;
 #   - functions/__init__.py, functions/shared/ and its own functions/<name>/.
 #
 # Try one by hand: make build-WorkerFunction ARTIFACTS_DIR=/tmp/worker
@@ -23,15 +24,19 @@ PIP_FLAGS := --no-deps --platform manylinux2014_x86_64 --implementation cp \
 .PHONY: build-ApiFunction build-WorkerFunction build-SchedulerFunction validate build
 
 build-ApiFunction:
-	$(call lambda_artifact,api,$(ROOT)/infra/requirements-api.txt)
+	$(call lambda_artifact,api,$(ROOT)/infra/requirements-api.txt,)
 
 build-WorkerFunction:
-	$(call lambda_artifact,worker,$(ROOT)/infra/requirements-lambda.txt)
+	$(call lambda_artifact,worker,$(ROOT)/infra/requirements-lambda.txt,fastapi)
 
 build-SchedulerFunction:
-	$(call lambda_artifact,scheduler,$(ROOT)/infra/requirements-lambda.txt)
+	$(call lambda_artifact,scheduler,$(ROOT)/infra/requirements-lambda.txt,fastapi)
 
-# $(1): the function's directory under functions/; $(2): its requirements file.
+# offpath's parts that run on a laptop only, never in a function.
+DEVELOPER_ONLY := local ops testing cli.py devstate.py
+
+# $(1): the function's directory under functions/; $(2): its requirements file;
+# $(3): more of offpath's parts it must not ship (the worker never gets fastapi/).
 define lambda_artifact
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }
 	@test -f "$(ROOT)/functions/$(1)/__init__.py" || { echo "functions/$(1)/ is missing" >&2; exit 2; }
@@ -39,8 +44,7 @@ define lambda_artifact
 	$(PIP_INSTALL) $(PIP_FLAGS) --target "$(ARTIFACTS_DIR)" -r "$(2)"
 	rm -rf "$(ARTIFACTS_DIR)/bin"
 	cp -R "$(ROOT)/src/offpath" "$(ARTIFACTS_DIR)/offpath"
-	rm -rf "$(ARTIFACTS_DIR)/offpath/local" "$(ARTIFACTS_DIR)/offpath/ops" \
-		"$(ARTIFACTS_DIR)/offpath/cli.py"
+	rm -rf $(foreach part,$(DEVELOPER_ONLY) $(3),"$(ARTIFACTS_DIR)/offpath/$(part)")
 	cp "$(ROOT)/functions/__init__.py" "$(ARTIFACTS_DIR)/functions/__init__.py"
 	cp -R "$(ROOT)/functions/shared" "$(ARTIFACTS_DIR)/functions/shared"
 	cp -R "$(ROOT)/functions/$(1)" "$(ARTIFACTS_DIR)/functions/$(1)"

@@ -1,27 +1,17 @@
 """The example API: a thin producer that validates, enqueues and answers 202.
 
-Building the app touches no AWS: clients come with the first request that needs
-them (:mod:`functions.api.deps`).
+It uses offpath's public FastAPI surface only (:mod:`offpath.fastapi`), as any app
+would. Building the app touches no AWS: the producer is built on the first request
+that needs it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import FastAPI
 
-from fastapi import Depends, FastAPI
-
-from functions.api.deps import request_correlation_id
-from functions.api.errors import install_error_handlers
-from functions.api.middleware import (
-    ApiGatewayStage,
-    BodyLimit,
-    CorrelationId,
-    JsonByDefault,
-)
-from functions.api.openapi import build_openapi
-from functions.api.routes import health, jobs, payments, reports, signup
-from offpath.envelope import SQS_MAX_MESSAGE_BYTES
-from offpath.tasks import registry
+from functions.api.routes import health, payments, reports, signup
+from functions.api.telemetry import job_metrics, logger
+from offpath.fastapi import Offpath, jobs_router
 
 API_VERSION = "0.1.0"
 
@@ -39,33 +29,19 @@ runs it.
   `{"detail": "..."}`.
 """
 
+# Where the jobs live and the tasks come from the OFFPATH_* settings the template
+# gives the function, read on the first request.
+offpath = Offpath(logger=logger, metrics=job_metrics)
+
 
 def create_app() -> FastAPI:
-    app = FastAPI(
-        title="offpath example API",
-        version=API_VERSION,
-        description=DESCRIPTION,
-        # Declares X-Correlation-Id on every operation (the middleware resolves it).
-        dependencies=[Depends(request_correlation_id)],
-    )
-    for module in (health, signup, reports, payments, jobs):
+    app = FastAPI(title="offpath example API", version=API_VERSION, description=DESCRIPTION)
+    for module in (health, signup, reports, payments):
         app.include_router(module.router)
-    install_error_handlers(app)
-    # The last added runs first: stage, then correlation id, then the body limit
-    # (so a 413 carries the correlation id). A body over one SQS message can never
-    # become a job: it is refused from its Content-Length, before it is read.
-    app.add_middleware(JsonByDefault)
-    app.add_middleware(BodyLimit, max_bytes=SQS_MAX_MESSAGE_BYTES)
-    app.add_middleware(CorrelationId)
-    app.add_middleware(ApiGatewayStage)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # POST /jobs and DELETE /jobs/{job_id} need SigV4 behind API Gateway (template.yaml).
+    app.include_router(jobs_router(), prefix="/jobs")
+    offpath.install(app)
     return app
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema is None:
-        app.openapi_schema = build_openapi(app, registry)
-    return app.openapi_schema
 
 
 app = create_app()

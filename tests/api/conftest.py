@@ -11,10 +11,10 @@ from typing import Any
 import functions.shared.tasks  # noqa: F401  (registers the example tasks)
 import pytest
 from fastapi.testclient import TestClient
-from functions.api import deps
-from functions.api.app import app
+from functions.api.app import app, offpath
 from functions.api.telemetry import logger
 
+from offpath.store import DynamoDBJobStore
 from tests.support import Stack
 
 LogLines = Callable[[], list[dict[str, Any]]]
@@ -27,12 +27,14 @@ def api(stack: Stack) -> Iterator[Stack]:
     The API builds its own clients (once per container); they are attached to
     ``stack.calls`` so tests count the API's AWS requests as well.
     """
-    deps.reset()
-    stack.calls.attach(deps.clients().sqs)
-    stack.calls.attach(deps.clients().dynamodb)
+    offpath.reset()
+    producer = offpath.producer()
+    assert isinstance(producer.store, DynamoDBJobStore)
+    stack.calls.attach(producer.sqs)
+    stack.calls.attach(producer.store.client)
     stack.calls.clear()
     yield stack
-    deps.reset()
+    offpath.reset()
 
 
 @pytest.fixture

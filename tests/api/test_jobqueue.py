@@ -8,16 +8,15 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
-from functions.api import deps
-from functions.api.deps import JobQueueDep
-from functions.api.errors import install_error_handlers
-from functions.api.jobqueue import MAX_ARGS_DEPTH, JobQueue
+from functions.api.telemetry import logger
 from functions.shared.tasks import generate_report, reject, send_welcome_email
 from pydantic import ValidationError
 from starlette.types import Message, Receive, Scope, Send
 
-from offpath.envelope import SQS_MAX_MESSAGE_BYTES, Envelope
+from offpath.envelope import MAX_ARGS_DEPTH, SQS_MAX_MESSAGE_BYTES, Envelope
 from offpath.errors import InvalidArguments
+from offpath.fastapi import JobQueue, JobQueueDep, Offpath
+from offpath.store import DynamoDBJobStore
 from offpath.tasks import TaskRegistry
 from tests.api.conftest import LogLines
 from tests.support import Stack
@@ -29,9 +28,14 @@ def not_a_task(user_id: int) -> None:
     """Never registered."""
 
 
+# A container's wiring: OFFPATH_* settings read on the first request, as on Lambda;
+# the example API's logger, so that log_lines reads what it logs.
+OFFPATH = Offpath(logger=logger)
+
+
 def make_app() -> FastAPI:
     app = FastAPI()
-    install_error_handlers(app)
+    OFFPATH.install(app, middleware=False)
 
     @app.post("/onboard", status_code=202)
     async def onboard(queue: JobQueueDep) -> dict[str, list[str]]:
@@ -95,7 +99,12 @@ def events(api: Stack) -> Events:
     def note(model: Any, **_: Any) -> None:
         timeline.append(model.name)
 
-    deps.clients().sqs.meta.events.register("before-call.sqs.*", note)
+    OFFPATH.reset()
+    OFFPATH.producer().sqs.meta.events.register("before-call.sqs.*", note)
+    producer = OFFPATH.producer()
+    assert isinstance(producer.store, DynamoDBJobStore)
+    api.calls.attach(producer.sqs)
+    api.calls.attach(producer.store.client)
     return timeline
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from functions.api.middleware import api_prefix, correlation_id_for
 
+from offpath.fastapi.middleware import api_prefix, correlation_id_for
 from tests.api.events import http_api_event, rest_api_event
 
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from functions.api import deps
-from functions.api.app import app
+from functions.api.app import app, offpath
 
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES
 from offpath.errors import JobNotFound
@@ -38,7 +37,7 @@ def only_error(response: Any) -> dict[str, Any]:
 
 
 def test_healthz_answers_without_building_a_client(stack: Stack) -> None:
-    deps.reset()
+    offpath.reset()
     calls_before = stack.calls.count()
 
     response = TestClient(app).get("/healthz")
@@ -46,14 +45,14 @@ def test_healthz_answers_without_building_a_client(stack: Stack) -> None:
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert stack.calls.count() == calls_before
-    assert deps.clients.cache_info().currsize == 0
+    assert not offpath.producer.built
 
 
 def test_clients_are_built_once_per_container(client: TestClient, api: Stack) -> None:
+    built = offpath.producer()
     for _ in range(3):
         assert client.post("/reports", json=REPORT).status_code == 202
-    assert deps.clients.cache_info().misses == 1
-    assert deps.producer.cache_info().misses == 1
+    assert offpath.producer() is built
 
 
 # ---------------------------------------------------------------- /signup
@@ -458,7 +457,7 @@ def test_aws_failing_is_a_503_to_retry_and_leaves_no_record(
 ) -> None:
     # GIVEN a new container wired to a queue or a table that does not exist
     monkeypatch.setenv(variable, os.environ[variable] + "-gone")
-    deps.reset()
+    offpath.reset()
 
     response = call(TestClient(app))
 
@@ -467,4 +466,21 @@ def test_aws_failing_is_a_503_to_retry_and_leaves_no_record(
     assert response.json() == {"detail": "the job service is unavailable; retry later"}
     # A report whose message could not be sent leaves no record behind.
     assert not stack.clients.dynamodb.scan(TableName=stack.provisioned.table_name())["Items"]
-    deps.reset()
+    offpath.reset()
+
+
+# ---------------------------------------------------------------- methods
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/jobs/0f8fad5bd9cb469fa16570867728950e", "DELETE, GET"), ("/jobs", "POST")],
+)
+def test_a_method_the_path_does_not_serve_is_a_405_naming_those_it_does(
+    client: TestClient, path: str, allowed: str
+) -> None:
+    # The job routes come from an included router: its routes must be counted too.
+    response = client.put(path, json={})
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed

@@ -33,8 +33,7 @@ import functions.shared.tasks  # noqa: F401  (registers the example tasks)
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from functions.api import deps
-from functions.api.app import app
+from functions.api.app import app, offpath
 from hypothesis import settings
 from schemathesis.checks import positive_data_acceptance
 
@@ -53,9 +52,9 @@ KNOWN_FINDINGS: dict[str, list[Any]] = {"POST /jobs": [positive_data_acceptance]
 @pytest.fixture
 def api(stack: Stack) -> Iterator[Stack]:
     """The stack, as a new API container sees it: clients built on first use."""
-    deps.reset()
+    offpath.reset()
     yield stack
-    deps.reset()
+    offpath.reset()
 
 
 @schema.parametrize()

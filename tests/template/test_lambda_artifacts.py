@@ -111,27 +111,27 @@ def test_makefile_has_a_target_per_makefile_function() -> None:
         if resource["Type"] == "AWS::Serverless::Function"
         and resource.get("Metadata", {}).get("BuildMethod") == "makefile"
     }
-    assert functions == {"ApiFunction", "WorkerFunction", "SchedulerFunction"}
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = set(re.findall(r"^build-(\w+):", makefile, flags=re.MULTILINE))
-    assert targets == functions
-    for function, directory in (("Api", "api"), ("Worker", "worker"), ("Scheduler", "scheduler")):
-        requirements = "requirements-api.txt" if function == "Api" else "requirements-lambda.txt"
-        assert (
-            f"build-{function}Function:\n\t$(call lambda_artifact,{directory},"
-            f"$(ROOT)/infra/{requirements})" in makefile
-        )
+    assert functions <= targets, "sam build runs `make build-<LogicalId>` for each"
+
+
+# offpath's parts that never ship to a function, and those only some functions get.
+DEVELOPER_ONLY = {"local", "ops", "testing", "cli.py", "devstate.py"}
+WEB_ONLY = {"fastapi"}
 
 
 @pytest.mark.parametrize(
-    ("target", "own", "others"),
+    ("target", "own", "others", "web"),
     [
-        ("build-ApiFunction", "api", {"worker", "scheduler"}),
-        ("build-WorkerFunction", "worker", {"api", "scheduler"}),
-        ("build-SchedulerFunction", "scheduler", {"api", "worker"}),
+        ("build-ApiFunction", "api", {"worker", "scheduler"}, True),
+        ("build-WorkerFunction", "worker", {"api", "scheduler"}, False),
+        ("build-SchedulerFunction", "scheduler", {"api", "worker"}, False),
     ],
 )
-def test_artifact_layout(tmp_path: Path, target: str, own: str, others: set[str]) -> None:
+def test_artifact_layout(
+    tmp_path: Path, target: str, own: str, others: set[str], web: bool
+) -> None:
     make = shutil.which("make")
     if make is None:
         pytest.skip("make is not installed")
@@ -150,17 +150,13 @@ def test_artifact_layout(tmp_path: Path, target: str, own: str, others: set[str]
         assert not (artifacts / "functions" / other).exists()
     offpath = artifacts / "offpath"
     assert (offpath / "__init__.py").is_file()
-    assert not (offpath / "local").exists(), "developer-only: never shipped"
-    assert not (offpath / "cli.py").exists(), "developer-only: never shipped"
-    assert not (offpath / "ops").exists(), "developer-only: never shipped"
+    assert (offpath / "location" / "__init__.py").is_file(), "every function reads it"
+    left_out = DEVELOPER_ONLY | (set() if web else WEB_ONLY)
+    for part in left_out:
+        assert not (offpath / part).exists(), f"{part} must not ship in {target}"
+    assert (offpath / "fastapi").is_dir() == web
     shipped = sorted(p.relative_to(ROOT / "src") for p in (ROOT / "src" / "offpath").rglob("*.py"))
-    expected = [
-        p
-        for p in shipped
-        if p.parts[1] not in ("local", "ops")
-        and p != Path("offpath/cli.py")
-        and "__pycache__" not in p.parts
-    ]
+    expected = [p for p in shipped if p.parts[1] not in left_out and "__pycache__" not in p.parts]
     assert sorted(p.relative_to(artifacts) for p in offpath.rglob("*.py")) == expected
     # Byte-code ships only when made by the runtime's Python (3.12), never stale copies.
     pycs = list(artifacts.rglob("*.pyc"))

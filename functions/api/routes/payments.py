@@ -6,10 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from functions.api.deps import JobQueueDep
-from functions.api.responses import ACCEPTED, accepted, error_responses
-from functions.api.schemas import JobAccepted
 from functions.shared.tasks import charge_customer
+from offpath.fastapi import ACCEPTED, JobAccepted, JobQueueDep, accepted, error_responses
 
 router = APIRouter(tags=["payments"])
 
@@ -27,8 +25,8 @@ PaymentIdPath = Annotated[
     responses={**ACCEPTED, **error_responses(422, 503)},
 )
 async def charge_payment(
-    payment_id: PaymentIdPath, queue: JobQueueDep, request: Request, response: Response
+    payment_id: PaymentIdPath, jobs: JobQueueDep, request: Request, response: Response
 ) -> JobAccepted:
-    queue.add(charge_customer, {"payment_id": payment_id}, idempotency_key=payment_id)
-    (job,) = await queue.flush()
+    jobs.add(charge_customer, {"payment_id": payment_id}, idempotency_key=payment_id)
+    (job,) = await jobs.flush()
     return accepted(request, response, job)

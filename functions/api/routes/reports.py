@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from functions.api.deps import JobQueueDep
-from functions.api.responses import ACCEPTED, accepted, error_responses
-from functions.api.schemas import JobAccepted, ReportRequest
+from functions.api.schemas import ReportRequest
 from functions.shared.tasks import generate_report
+from offpath.fastapi import ACCEPTED, JobAccepted, JobQueueDep, accepted, error_responses
 
 router = APIRouter(tags=["reports"])
 
@@ -19,8 +18,8 @@ router = APIRouter(tags=["reports"])
     responses={**ACCEPTED, **error_responses(413, 422, 503)},
 )
 async def request_report(
-    body: ReportRequest, queue: JobQueueDep, request: Request, response: Response
+    body: ReportRequest, jobs: JobQueueDep, request: Request, response: Response
 ) -> JobAccepted:
-    queue.add_task(generate_report, body.user_id, body.month)
-    (job,) = await queue.flush()
+    jobs.add_task(generate_report, body.user_id, body.month)
+    (job,) = await jobs.flush()
     return accepted(request, response, job)

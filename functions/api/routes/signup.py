@@ -6,10 +6,9 @@ import secrets
 
 from fastapi import APIRouter
 
-from functions.api.deps import JobQueueDep
-from functions.api.responses import error_responses
 from functions.api.schemas import SignupRequest, SignupResponse
 from functions.shared.tasks import send_welcome_email
+from offpath.fastapi import JobQueueDep, error_responses
 
 router = APIRouter(tags=["users"])
 
@@ -25,8 +24,8 @@ _MAX_USER_ID = 2**53 - 1
     "fire-and-forget task: no job record, no job id in the answer.",
     responses=error_responses(413, 422, 503),
 )
-async def sign_up(body: SignupRequest, queue: JobQueueDep) -> SignupResponse:
+async def sign_up(body: SignupRequest, jobs: JobQueueDep) -> SignupResponse:
     user_id = secrets.randbelow(_MAX_USER_ID) + 1
     # No flush here: JobQueueDep sends it after this returns, before the 201 leaves.
-    queue.add_task(send_welcome_email, body.email)
+    jobs.add_task(send_welcome_email, body.email)
     return SignupResponse(user_id=user_id, email=body.email)

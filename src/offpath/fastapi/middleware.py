@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import HTTPException
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from functions.api.errors import too_large
-from functions.api.telemetry import logger
+from offpath.envelope import SQS_MAX_MESSAGE_BYTES
+from offpath.fastapi.errors import too_large, too_large_detail
 
 CORRELATION_HEADER = "X-Correlation-Id"
 
@@ -63,11 +63,22 @@ def api_prefix(event: Mapping[str, Any]) -> str:
     return prefix if _PREFIX.fullmatch(prefix) else ""
 
 
-class CorrelationId:
-    """Resolves the correlation id once: request state, logs, response header."""
+class CorrelatedLog(Protocol):
+    """A logger that stamps a correlation id on its lines (Powertools' ``Logger``)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def set_correlation_id(self, value: str | None) -> None: ...
+
+
+class CorrelationId:
+    """Resolves the correlation id once: request state, logs, response header.
+
+    With a ``logger`` (Powertools' ``Logger``), every line the request logs carries it;
+    only a validated id ever reaches the logs.
+    """
+
+    def __init__(self, app: ASGIApp, logger: CorrelatedLog | None = None) -> None:
         self.app = app
+        self.logger = logger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +86,8 @@ class CorrelationId:
             return
         correlation_id = correlation_id_for(scope)
         scope.setdefault("state", {})["correlation_id"] = correlation_id
-        logger.set_correlation_id(correlation_id)
+        if self.logger is not None:
+            self.logger.set_correlation_id(correlation_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -115,7 +127,7 @@ class BodyLimit:
     JSON error body the OpenAPI document promises.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = SQS_MAX_MESSAGE_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
@@ -125,7 +137,7 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await too_large()(scope, receive, send)  # before reading a byte
+            await too_large(self.max_bytes)(scope, receive, send)  # before reading a byte
             return
         received = 0
 
@@ -136,7 +148,7 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     # FastAPI re-raises an HTTPException from the body read as is.
-                    raise HTTPException(413)
+                    raise HTTPException(413, too_large_detail(self.max_bytes))
             return message
 
         await self.app(scope, receive_within_limit, send)

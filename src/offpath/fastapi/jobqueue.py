@@ -1,42 +1,37 @@
 """JobQueue: ``BackgroundTasks``' shape, but the jobs go to SQS, in one batch.
 
-A route adds jobs as it would add background tasks; each call is validated on the
-spot, so a mistake fails the request that made it instead of a worker later. The
-jobs of one request are sent together, with one ``SendMessageBatch`` (up to ten),
-and always before the response leaves: either when the route awaits
-:meth:`JobQueue.flush` for the job ids, or in the dependency's teardown (see
-:mod:`functions.api.deps`).
+A route adds jobs as it would add background tasks; each call is checked on the
+spot (:class:`~offpath.producer.JobRequest`), so a mistake fails the request that made
+it instead of a worker later. The jobs of one request are sent together, with one
+``SendMessageBatch`` (up to ten), and always before the response leaves: either
+when the route awaits :meth:`JobQueue.flush` for the job ids, or in the
+dependency's teardown (:data:`offpath.fastapi.JobQueueDep`).
 
 Example:
     >>> @app.post("/signup", status_code=201)  # doctest: +SKIP
-    ... async def sign_up(body: SignupRequest, queue: JobQueueDep) -> SignupResponse:
-    ...     queue.add_task(send_welcome_email, body.email)
+    ... async def sign_up(body: SignupRequest, jobs: JobQueueDep) -> SignupResponse:
+    ...     jobs.add_task(send_welcome_email, body.email)
     ...     return SignupResponse(...)
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, Protocol
 
-from aws_lambda_powertools import Logger
-from pydantic import ValidationError
-from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
-from offpath.envelope import MAX_JSON_DEPTH, json_depth
-from offpath.errors import InvalidArguments
 from offpath.producer import Enqueued, JobRequest, Producer
 from offpath.tasks import Task, TaskRegistry
 
 P = ParamSpec("P")
 
-# An argument's value sits two levels down in the envelope (envelope -> args ->
-# value), and the worker refuses envelopes deeper than MAX_JSON_DEPTH: a deeper
-# argument could never run, so it is refused here, where the caller can fix it.
-MAX_ARGS_DEPTH = MAX_JSON_DEPTH - 2
+
+class InfoLog(Protocol):
+    """A logger's ``info`` (the standard library's, or Powertools')."""
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
 
 
 class JobQueue:
@@ -48,7 +43,7 @@ class JobQueue:
         registry: TaskRegistry,
         *,
         correlation_id: str | None = None,
-        logger: Logger | None = None,
+        logger: InfoLog | None = None,
     ) -> None:
         self.producer = producer
         self.registry = registry
@@ -58,11 +53,12 @@ class JobQueue:
         self._pending: list[JobRequest] = []
 
     def add_task(self, func: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs) -> None:
-        """Validate a call to a registered task now; it is sent with the request's others.
+        """Check a call to a registered task now; it is sent with the request's others.
 
         Raises:
             UnknownTask: ``func`` is not a registered task (a bug in the route).
-            InvalidArguments: the call does not fit the task's signature or types.
+            InvalidArguments: the call does not fit the task's signature or types, or an
+                argument cannot travel in the envelope.
         """
         task = self.registry.resolve(func)
         self._append(task, task.bind(*args, **kwargs))
@@ -80,11 +76,13 @@ class JobQueue:
         """Like :meth:`add_task`, with arguments as a mapping (JSON) and delivery options.
 
         A delay (or ``run_at``) up to 15 minutes is an SQS delay; beyond, the producer
-        hands the job to a one-off EventBridge Scheduler schedule.
+        hands the job to a one-off EventBridge Scheduler schedule (durable tasks only).
 
         Raises:
             UnknownTask: ``func`` is not a registered task.
             InvalidArguments: ``args`` do not fit the task.
+            InvalidJobRequest: a delivery option the job cannot have (its ``field``
+                names which: ``DelayNotSupported``, ``IdempotencyNotSupported``...).
         """
         task = self.registry.resolve(func)
         self._append(
@@ -140,7 +138,7 @@ class JobQueue:
         idempotency_key: str | None = None,
         job_id: str | None = None,
     ) -> None:
-        _check_wire_safe(task, args)
+        # JobRequest checks everything the worker would refuse, as for every sender.
         self._pending.append(
             JobRequest(
                 task=task,
@@ -152,25 +150,3 @@ class JobQueue:
                 correlation_id=self.correlation_id,
             )
         )
-
-
-def _check_wire_safe(task: Task[Any, Any], args: dict[str, Any]) -> None:
-    """Refuse arguments the envelope cannot carry, naming the argument.
-
-    Pydantic accepts both of these, but a lone surrogate (``"\\ud800"``, legal in
-    JSON text) cannot be encoded as UTF-8, so the send would fail with an
-    unhelpful serialization error; and the worker rejects over-deep envelopes.
-    """
-    for name, value in args.items():
-        if json_depth(value, MAX_ARGS_DEPTH) > MAX_ARGS_DEPTH:
-            _reject(task, name, "too_deep", f"nests deeper than {MAX_ARGS_DEPTH} levels")
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            _reject(task, name, "string_unicode", "text is not valid Unicode (lone surrogate)")
-
-
-def _reject(task: Task[Any, Any], name: str, code: str, message: str) -> None:
-    detail = InitErrorDetails(type=PydanticCustomError(code, message), loc=(name,), input=None)
-    error = ValidationError.from_exception_data(task.name, [detail])
-    raise InvalidArguments(f"{task.name}: {name}: {message}") from error

@@ -6,36 +6,42 @@
 
 Status codes, and why:
 
-- 409 an Idempotency-Key reused for another task or other arguments: the body may be
+- 409 an idempotency key reused for another task or other arguments: the body may be
   valid on its own, it conflicts with what the key already names;
 - 413 a body or a job message over the SQS message limit;
-- 422 anything wrong with the content, unknown task names included, so a client
-  has one code to look for: "fix the request";
+- 422 anything wrong with the content: a task's arguments (each argument named), a
+  delivery option the job cannot have (a long delay or an idempotency key on a
+  fire-and-forget task), unknown task names, so a client has one code to look for;
 - 500 a route enqueueing an unregistered function or calling a task with the wrong
   parameters: a bug in the API, logged with the details, never the client's fault;
 - 503 SQS or DynamoDB failing after the client's retries: retry later.
+
+The checks themselves are the sender's (:class:`~offpath.producer.JobRequest`); these
+handlers only translate offpath's errors.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from functions.api.telemetry import logger
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES
 from offpath.errors import (
+    DelayNotSupported,
     EnqueueError,
+    IdempotencyNotSupported,
     InvalidArguments,
+    InvalidJobRequest,
     PayloadTooLarge,
     StoreError,
     UnknownTask,
@@ -43,6 +49,12 @@ from offpath.errors import (
 from offpath.producer import IdempotencyConflict
 
 Loc = Sequence[str | int]
+
+
+class ErrorLog(Protocol):
+    """A logger's ``error`` (the standard library's, or Powertools')."""
+
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None: ...
 
 
 def field_error(loc: Loc, msg: str, type_: str) -> RequestValidationError:
@@ -62,31 +74,77 @@ def arguments_error(exc: InvalidArguments, loc: Loc) -> RequestValidationError:
     return field_error(loc, str(exc), "invalid_arguments")
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def job_request_error(exc: InvalidJobRequest, loc: Loc) -> RequestValidationError:
+    """A 422 for a delivery option the job cannot have, at the request's own ``loc``.
+
+    Example:
+        >>> try:  # doctest: +SKIP
+        ...     jobs.add(task, args, delay_s=body.delay_seconds)
+        ... except InvalidJobRequest as exc:
+        ...     raise job_request_error(exc, ("body", "delay_seconds")) from exc
+    """
+    return field_error(loc, str(exc), error_type(exc))
+
+
+def error_type(exc: InvalidJobRequest) -> str:
+    """The stable 422 ``type`` of a refused job request."""
+    if isinstance(exc, DelayNotSupported):
+        return "delay_unsupported"
+    if isinstance(exc, IdempotencyNotSupported):
+        return "idempotency_unsupported"
+    return "invalid_job_request"
+
+
+def install_error_handlers(app: FastAPI, logger: ErrorLog | None = None) -> None:
+    """Answer offpath's errors (and FastAPI's) with the bodies described above."""
+    log: ErrorLog = logger or logging.getLogger("offpath.fastapi")
+
+    async def server_bug(request: Request, exc: Exception) -> Response:
+        return _bug(log, exc)
+
+    async def invalid_arguments(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, InvalidArguments)
+        if isinstance(exc.__cause__, TypeError):
+            # The route called the task with parameters it does not have: no request
+            # content can cause that, so it is a bug.
+            return _bug(log, exc)
+        # Values the client sent (through the route) that the task refuses.
+        return validation_failed(arguments_error(exc, ("body",)).errors())
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        log.error("job service unavailable", exc_info=exc)
+        return error(503, "the job service is unavailable; retry later", {"Retry-After": "1"})
+
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(InvalidArguments, _invalid_arguments)
+    app.add_exception_handler(InvalidArguments, invalid_arguments)
+    app.add_exception_handler(InvalidJobRequest, _invalid_job_request)
     app.add_exception_handler(IdempotencyConflict, _conflict)
     app.add_exception_handler(PayloadTooLarge, _too_large)
-    app.add_exception_handler(UnknownTask, _server_bug)
-    app.add_exception_handler(EnqueueError, _unavailable)
-    app.add_exception_handler(StoreError, _unavailable)
+    app.add_exception_handler(UnknownTask, server_bug)
+    app.add_exception_handler(EnqueueError, unavailable)
+    app.add_exception_handler(StoreError, unavailable)
 
 
 def error(status_code: int, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """A ``{"detail": "..."}`` response."""
     return JSONResponse({"detail": _text(detail)}, status_code=status_code, headers=headers)
 
 
-def too_large() -> JSONResponse:
-    """The 413 for a request body over one SQS message."""
-    return error(
-        413,
-        f"the request body is over {SQS_MAX_MESSAGE_BYTES} bytes, the most one job "
-        "message can carry; store large inputs in S3 and pass a reference",
+def too_large(max_bytes: int = SQS_MAX_MESSAGE_BYTES) -> JSONResponse:
+    """The 413 for a request body over what one job message can carry."""
+    return error(413, too_large_detail(max_bytes))
+
+
+def too_large_detail(max_bytes: int) -> str:
+    return (
+        f"the request body is over {max_bytes} bytes, the most one job message can "
+        "carry; store large inputs in S3 and pass a reference"
     )
 
 
 def validation_failed(errors: Iterable[Mapping[str, Any]]) -> JSONResponse:
+    """A 422 with FastAPI's ``detail`` list (no echoed input)."""
     return JSONResponse({"detail": [_field(e) for e in errors]}, status_code=422)
 
 
@@ -108,7 +166,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             [{"loc": ("body",), "msg": f"JSON decode error: {reason}", "type": "json_invalid"}]
         )
     if exc.status_code == 413:
-        return too_large()
+        detail = exc.detail if str(exc.detail).startswith("the request body") else None
+        return error(413, detail) if detail else too_large()
     if exc.status_code == 405:
         # Starlette's Allow names the methods of the first route that matched the path
         # only; a path served by several routes (GET and DELETE /jobs/{id}) needs all.
@@ -117,25 +176,27 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _allowed(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE and isinstance(route, APIRoute):
-            methods |= route.methods or set()
-    if "GET" in methods:
-        methods.add("HEAD")
+    """Every method some route serves at the request's path.
+
+    Asked of each route through Starlette's own matching, with each method in turn:
+    routers included in the app answer for their routes too.
+    """
+    methods = set()
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methods.add(method)
     return sorted(methods)
 
 
-async def _invalid_arguments(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InvalidArguments)
-    if isinstance(exc.__cause__, TypeError):
-        # The route called the task with parameters it does not have: no request
-        # content can cause that, so it is a bug.
-        return _bug(exc)
-    # Values the client sent (through the route) that the task refuses.
-    request_error = arguments_error(exc, ("body",))
-    return validation_failed(request_error.errors())
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+async def _invalid_job_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidJobRequest)
+    # The route did not say which part of its request carried the option: the job's
+    # own field name locates it (routes can say better with job_request_error).
+    return validation_failed(job_request_error(exc, ("job", exc.field)).errors())
 
 
 async def _conflict(request: Request, exc: Exception) -> Response:
@@ -146,17 +207,8 @@ async def _too_large(request: Request, exc: Exception) -> Response:
     return error(413, str(exc))
 
 
-async def _server_bug(request: Request, exc: Exception) -> Response:
-    return _bug(exc)
-
-
-async def _unavailable(request: Request, exc: Exception) -> Response:
-    logger.error("job service unavailable", exc_info=exc)
-    return error(503, "the job service is unavailable; retry later", {"Retry-After": "1"})
-
-
-def _bug(exc: Exception) -> Response:
-    logger.error(f"bug in the API's use of a task: {exc}", exc_info=exc)
+def _bug(log: ErrorLog, exc: Exception) -> Response:
+    log.error(f"bug in the API's use of a task: {exc}", exc_info=exc)
     return error(500, "Internal Server Error")
 
 
