@@ -28,18 +28,9 @@ def schedule_input(event_id: str) -> Any:
     return json.loads(event["Properties"]["Input"])
 
 
-def test_every_event_file_is_json() -> None:
-    names = sorted(p.name for p in EVENTS.glob("*.json"))
-    assert names == [
-        "http-api-post-reports.json",
-        "rest-api-get-healthz.json",
-        "schedule-v2-exchange-rates.json",
-        "scheduled-rule.json",
-        "sqs-partial-failure.json",
-        "sqs.json",
-    ]
-    for name in names:
-        assert isinstance(load(name), dict), name
+@pytest.mark.parametrize("name", sorted(p.name for p in EVENTS.glob("*.json")))
+def test_every_event_file_is_a_json_object(name: str) -> None:
+    assert isinstance(load(name), dict), name
 
 
 @pytest.mark.parametrize("name", ["sqs.json", "sqs-partial-failure.json"])
