@@ -1,23 +1,20 @@
 """Fixtures shared by every layer of the test pyramid.
 
-No test ever reaches real AWS: credentials are fake and every endpoint is moto.
+No test ever reaches real AWS: credentials are fake and every endpoint is moto. The
+in-process stack is offpath's public harness (offpath.testing), as users get it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from functions.shared import services
-from moto import mock_aws
 
-from offpath.aws import Clients
 from offpath.local.clock import EmulatorClock
 from offpath.local.metering import CallLog
-from offpath.local.provision import provision
-from tests.support import TEMPLATE, Stack
+from offpath.testing import OffpathStack
 
 
 @pytest.fixture(autouse=True)
@@ -35,28 +32,22 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 @pytest.fixture
-def clock() -> Iterator[EmulatorClock]:
-    """The emulator clock, installed in moto: ``clock.advance(s)`` moves SQS time."""
-    emulator_clock = EmulatorClock()
-    restore = emulator_clock.install_in_moto()
-    yield emulator_clock
-    restore()
+def stack(monkeypatch: pytest.MonkeyPatch, offpath_stack: OffpathStack) -> OffpathStack:
+    """template.yaml on in-process moto (offpath.testing's ``offpath_stack``), with the
+    worker function's environment set for the test's own code."""
+    for name, value in offpath_stack.environment_of("WorkerFunction").items():
+        monkeypatch.setenv(name, value)
+    services.clear()
+    return offpath_stack
 
 
 @pytest.fixture
-def calls() -> CallLog:
-    return CallLog()
+def clock(stack: OffpathStack) -> EmulatorClock:
+    """The stack's clock, installed in moto: ``clock.advance(s)`` moves SQS time."""
+    return stack.clock
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch, clock: EmulatorClock, calls: CallLog) -> Iterator[Stack]:
-    """template.yaml provisioned on in-process moto, with the functions' environment set."""
-    with mock_aws():
-        clients = Clients("us-east-1")
-        provisioned = provision(TEMPLATE, clients)
-        for name, value in provisioned.environment("WorkerFunction").items():
-            monkeypatch.setenv(name, value)
-        calls.attach(clients.sqs)
-        calls.attach(clients.dynamodb)
-        services.clear()
-        yield Stack(clients=clients, provisioned=provisioned, clock=clock, calls=calls)
+def calls(stack: OffpathStack) -> CallLog:
+    """The AWS calls of the stack's own clients."""
+    return stack.calls

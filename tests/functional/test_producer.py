@@ -14,6 +14,7 @@ from offpath.producer import (
     MAX_SCHEDULE_S,
     IdempotencyConflict,
     JobRequest,
+    Producer,
     job_id_for_key,
     request,
 )
@@ -139,8 +140,10 @@ def test_delays_out_of_range_are_refused(delay_s: int) -> None:
 
 def test_a_long_delay_without_a_scheduler_is_a_configuration_error(stack: Stack) -> None:
     args = example_tasks.generate_report.bind(1, "2026-01")
+    # A stack without a Scheduler role: the producer is built without a scheduler.
+    producer = Producer(stack.clients.sqs, stack.queue_url, stack.store)
     with pytest.raises(ConfigurationError, match="EventBridge Scheduler"):
-        stack.producer.enqueue(JobRequest(example_tasks.generate_report, args, delay_s=901))
+        producer.enqueue(JobRequest(example_tasks.generate_report, args, delay_s=901))
     assert stack.calls.calls == []
 
 

@@ -88,13 +88,13 @@ def test_exhausted_attempts_make_the_job_dead_and_dead_lettered_with_its_reason(
     assert record.last_error is not None
     assert record.last_error.type == "RuntimeError"
     [letter] = stack.dead_letters()
-    assert letter["reason"] == "max_attempts"
-    assert letter["job_id"] == job.job_id
-    assert letter["task"] == "always_fail"
-    assert letter["attempts"] == "2"
-    assert letter["error_type"] == "RuntimeError"
-    assert letter["error_message"] == "always_fail failed, as it always does"
-    assert letter["body"]["task"] == "always_fail", "the body is kept as sent, for redrive"
+    assert letter.reason == "max_attempts"
+    assert letter.job_id == job.job_id
+    assert letter.task == "always_fail"
+    assert letter.attempts == 2
+    assert letter.error_type == "RuntimeError"
+    assert letter.error_message == "always_fail failed, as it always does"
+    assert json.loads(letter.body)["task"] == "always_fail", "the body is kept as sent, for redrive"
     assert stack.depth(stack.queue_url) == {"visible": 0, "in_flight": 0, "delayed": 0}
 
 
@@ -105,7 +105,7 @@ def test_a_permanent_error_goes_to_the_dlq_at_once(stack: Stack) -> None:
 
     assert stack.store.get(job.job_id).status is JobStatus.DEAD
     [letter] = stack.dead_letters()
-    assert (letter["reason"], letter["error_type"]) == ("permanent_error", "PermanentError")
+    assert (letter.reason, letter.error_type) == ("permanent_error", "PermanentError")
     assert stack.calls.count("ChangeMessageVisibility") == 0
 
 
@@ -143,14 +143,14 @@ def test_bad_messages_go_to_the_dlq_at_once_and_never_fail_their_neighbours(
 
     assert [len(r["batchItemFailures"]) for r in responses] == [0]
     assert {stack.store.get(j.job_id).status for j in good} == {JobStatus.SUCCEEDED}
-    letters = {(d["reason"], d.get("job_id")): d for d in stack.dead_letters()}
+    letters = {(d.reason, d.job_id): d for d in stack.dead_letters()}
     assert set(letters) == {
         ("malformed", None),
         ("unknown_task", "job-unknown"),
         ("invalid_arguments", "job-badargs"),
     }
-    assert "body is not JSON" in letters[("malformed", None)]["error_message"]
-    bad_args = letters[("invalid_arguments", "job-badargs")]["error_message"]
+    assert "body is not JSON" in (letters[("malformed", None)].error_message or "")
+    bad_args = letters[("invalid_arguments", "job-badargs")].error_message or ""
     assert "user_id: Input should be a valid integer" in bad_args
     assert "month: String should match pattern" in bad_args
     assert stack.depth(stack.queue_url) == {"visible": 0, "in_flight": 0, "delayed": 0}
