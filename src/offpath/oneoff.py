@@ -1,7 +1,7 @@
 """One-off EventBridge Scheduler schedules: delays beyond SQS's 15 minutes.
 
 Each long-delayed job gets a one-time ``at(...)`` schedule whose target sends the
-job's envelope to JobsQueue, then deletes itself (``ActionAfterCompletion:
+job's envelope to its queue, then deletes itself (``ActionAfterCompletion:
 DELETE``). Failed deliveries are retried by Scheduler and end in the DLQ.
 """
 

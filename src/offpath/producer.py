@@ -2,7 +2,7 @@
 
 Example:
     >>> producer = Producer(sqs=clients.sqs, queue_url=url, store=store)  # doctest: +SKIP
-    >>> producer.enqueue(generate_report.request(user_id=42, month="2026-06"))  # doctest: +SKIP
+    >>> producer.enqueue(request(resize_image, "img-1", width=640))  # doctest: +SKIP
     Enqueued(job_id='...', status='queued', duplicate=False)
 """
 
@@ -156,7 +156,7 @@ class _Pending:
 
 
 class Producer:
-    """Sends jobs to JobsQueue; durable jobs get their record first."""
+    """Sends jobs to a pool's queue; durable jobs get their record first."""
 
     def __init__(
         self,

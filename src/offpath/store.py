@@ -404,7 +404,7 @@ class DynamoDBJobStore:
     def requeue(self, job_id: str) -> bool:
         """Make a dead (or failed) job ``queued`` again, for its redriven message to run it.
 
-        Run before the message goes back to JobsQueue: a worker finding the record
+        Run before the message goes back to its queue: a worker finding the record
         still dead would acknowledge the message without running it. ``attempts``
         starts again from zero, so the job gets its whole retry budget back (kept, a
         job dead after its last attempt would get one more try and no retries);

@@ -325,7 +325,7 @@ class Worker:
         )
         registered = ids[1] if ids[1] in self.registry else None
         self._metric("JobsDead", registered or UNKNOWN_TASK)
-        # Reported as success: Lambda then deletes it from JobsQueue.
+        # Reported as success: Lambda then deletes it from its queue.
         return Outcome.DEAD
 
     def _change_visibility(self, record: SQSRecord, timeout_s: int) -> None:

@@ -10,10 +10,10 @@ Install it once, then use the dependency in any route::
     offpath.install(app)          # error handlers, middlewares, per-task OpenAPI
     app.include_router(jobs_router(), prefix="/jobs")   # optional: POST/GET/DELETE
 
-    @app.post("/reports", status_code=202, responses=ACCEPTED)
-    async def report(body: Report, jobs: JobQueueDep, request: Request,
+    @app.post("/images", status_code=202, responses=ACCEPTED)
+    async def resize(body: Resize, jobs: JobQueueDep, request: Request,
                      response: Response) -> JobAccepted:
-        jobs.add_task(generate_report, body.user_id, body.month)   # checked now
+        jobs.add_task(resize_image, body.image_id, body.width)     # checked now
         (job,) = await jobs.flush()                                # sent now
         return accepted(request, response, job)
 

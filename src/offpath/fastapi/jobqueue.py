@@ -8,10 +8,10 @@ when the route awaits :meth:`JobQueue.flush` for the job ids, or in the
 dependency's teardown (:data:`offpath.fastapi.JobQueueDep`).
 
 Example:
-    >>> @app.post("/signup", status_code=201)  # doctest: +SKIP
-    ... async def sign_up(body: SignupRequest, jobs: JobQueueDep) -> SignupResponse:
-    ...     jobs.add_task(send_welcome_email, body.email)
-    ...     return SignupResponse(...)
+    >>> @app.post("/orders", status_code=201)  # doctest: +SKIP
+    ... async def order(body: OrderRequest, jobs: JobQueueDep) -> Order:
+    ...     jobs.add_task(send_receipt, body.email)
+    ...     return Order(...)
 """
 
 from __future__ import annotations

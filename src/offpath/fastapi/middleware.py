@@ -161,7 +161,7 @@ _UNTYPED = {b"", b"application/x-www-form-urlencoded"}
 class JsonByDefault:
     """Reads an untyped body as JSON: every route here takes JSON, nothing takes forms.
 
-    ``curl -X POST .../reports -d '{"user_id": 42, ...}'`` sends the form type; without
+    ``curl -X POST .../images -d '{"image_id": "img-1"}'`` sends the form type; without
     this the request would be a 422 for a body that is plainly the JSON documented.
     A body that is not JSON still fails validation with a precise 422.
     """

@@ -1,10 +1,10 @@
 """The 202 job handle, and the error responses a route declares in OpenAPI.
 
 Example:
-    >>> @app.post("/reports", status_code=202, responses={**ACCEPTED, **error_responses(422)})
-    ... async def report(body: Report, jobs: JobQueueDep, request: Request,
+    >>> @app.post("/images", status_code=202, responses={**ACCEPTED, **error_responses(422)})
+    ... async def resize(body: Resize, jobs: JobQueueDep, request: Request,
     ...                  response: Response) -> JobAccepted:  # doctest: +SKIP
-    ...     jobs.add_task(generate_report, body.user_id, body.month)
+    ...     jobs.add_task(resize_image, body.image_id, body.width)
     ...     (job,) = await jobs.flush()
     ...     return accepted(request, response, job)
 """

@@ -71,11 +71,11 @@ class JobSubmission(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str = Field(min_length=1, max_length=256, examples=["generate_report"])
+    task: str = Field(min_length=1, max_length=256, examples=["resize_image"])
     args: dict[str, Any] = Field(
         default_factory=dict,
         description="The task's arguments by name, checked against its signature.",
-        examples=[{"user_id": 42, "month": "2026-06"}],
+        examples=[{"image_id": "img-1", "width": 640}],
     )
     delay_seconds: int = Field(
         default=0,

@@ -16,8 +16,8 @@ With pytest, the ``offpath_stack`` fixture gives each test a fresh stack built f
 ``template.yaml`` in the rootdir (the ``offpath_template`` ini option, or a fixture of
 that name, says otherwise). Needs the ``dev`` extra (moto)::
 
-    def test_a_report_is_generated(offpath_stack: OffpathStack) -> None:
-        response = offpath_stack.request("POST", "/reports", json={"user_id": 7})
+    def test_an_image_is_resized(offpath_stack: OffpathStack) -> None:
+        response = offpath_stack.request("POST", "/images", json={"image_id": "img-1"})
         offpath_stack.drain()
         assert offpath_stack.job(response.json()["job_id"]).status == "succeeded"
 

@@ -7,11 +7,11 @@ a context, SQS events from the event source mappings); time moved by the test.
 
 Example:
     >>> with OffpathStack("template.yaml") as stack:  # doctest: +SKIP
-    ...     job = stack.enqueue(generate_report, 42, "2026-06")
+    ...     job = stack.enqueue(resize_image, "img-1", width=640)
     ...     stack.drain()                     # every visible message, run by its worker
     ...     assert stack.job(job.job_id).status == "succeeded"
     ...     stack.advance(3600)               # delays, backoffs and schedules come due
-    ...     stack.request("POST", "/reports", json={"user_id": 7, "month": "2026-06"})
+    ...     stack.request("POST", "/images", json={"image_id": "img-2", "width": 320})
 """
 
 from __future__ import annotations
