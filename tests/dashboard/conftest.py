@@ -29,7 +29,9 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+# Package-wide too: its pollers and sampler are threads that make AWS calls (and so
+# draw botocore's retry jitter from `random`), which must not run on under other tests.
+@pytest.fixture(scope="package")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     """The app's template running with real pollers, and the dashboard on its control port."""
     with dev_stack(tmp_path_factory.mktemp("dev") / "outbox.jsonl") as stack:

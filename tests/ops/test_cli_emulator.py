@@ -122,7 +122,10 @@ def test_an_enqueued_job_runs_and_jobs_show_reads_its_record(shell: OpsStack) ->
         (["enqueue", "ops_noop", "--args", '{"n": "x"}'], "ops_noop"),
         (["enqueue", "ops_noop", "--delay-seconds", "901"], "--delay-seconds"),
         # The producer's own checks, as for every sender: a typed error, one line.
-        (["enqueue", "ops_noop", "--correlation-id", "c" * 300], "correlation id must be"),
+        (
+            ["enqueue", "ops_noop", "--args", '{"n": 1}', "--correlation-id", "c" * 300],
+            "correlation id must be",
+        ),
     ],
 )
 def test_enqueue_refuses_what_cannot_run(shell: OpsStack, args: list[str], message: str) -> None:
