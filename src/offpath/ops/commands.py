@@ -48,7 +48,13 @@ StackName = Annotated[
 Profile = Annotated[str | None, typer.Option(help="AWS profile (with --stack-name)")]
 Region = Annotated[str | None, typer.Option(help="AWS region (with --stack-name)")]
 Template = Annotated[
-    Path, typer.Option("--template", "-t", help="the SAM template offpath dev runs")
+    Path,
+    typer.Option(
+        "--template",
+        "-t",
+        help="the SAM template; enqueue reads the worker's OFFPATH_TASK_MODULES from it "
+        "when neither the environment nor a running offpath dev gives them",
+    ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
 
