@@ -6,7 +6,8 @@ same code talks to AWS, moto's server or LocalStack without a flag of ours.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -35,24 +36,32 @@ class Clients:
     region: str
     endpoint_url: str | None = None  # None: boto3's own resolution (AWS_ENDPOINT_URL*, AWS)
     session: boto3.session.Session | None = None
+    # Per service (boto3 client name -> URL), over endpoint_url: `offpath dev` on
+    # several backends at once (LocalStack's SQS beside moto's DynamoDB).
+    service_endpoints: Mapping[str, str] = field(default_factory=dict)
 
     def _session(self) -> boto3.session.Session:
         if self.session is None:
             self.session = boto3.session.Session(region_name=self.region)
         return self.session
 
+    def endpoint_for(self, service: str) -> str | None:
+        return self.service_endpoints.get(service, self.endpoint_url)
+
     @cached_property
     def sqs(self) -> SQSClient:
-        return self._session().client("sqs", config=CLIENT_CONFIG, endpoint_url=self.endpoint_url)
+        return self._session().client(
+            "sqs", config=CLIENT_CONFIG, endpoint_url=self.endpoint_for("sqs")
+        )
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self._session().client(
-            "dynamodb", config=CLIENT_CONFIG, endpoint_url=self.endpoint_url
+            "dynamodb", config=CLIENT_CONFIG, endpoint_url=self.endpoint_for("dynamodb")
         )
 
     @cached_property
     def scheduler(self) -> EventBridgeSchedulerClient:
         return self._session().client(
-            "scheduler", config=CLIENT_CONFIG, endpoint_url=self.endpoint_url
+            "scheduler", config=CLIENT_CONFIG, endpoint_url=self.endpoint_for("scheduler")
         )

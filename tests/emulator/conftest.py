@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from offpath.local.backends import DEFAULT_BACKEND
 from offpath.local.emulator import Emulator, EmulatorOptions
 
 HERE = Path(__file__).resolve().parent
+# The backend the emulator suite runs on: `OFFPATH_TEST_BACKEND=moto pytest tests/emulator`
+# (read once, before the tests' own environment is isolated). scripts/test runs the
+# suite on the default backend and again on moto.
+TEST_BACKEND = os.environ.get("OFFPATH_TEST_BACKEND", DEFAULT_BACKEND)
 SEMANTICS_TEMPLATE = HERE / "template.yaml"
 
 StartEmulator = Callable[..., Emulator]
@@ -28,15 +34,16 @@ def start_emulator(tmp_path: Path, consumer_log: Path) -> Iterator[StartEmulator
 
     def start(template: Path = SEMANTICS_TEMPLATE, **options: Any) -> Emulator:
         options.setdefault("background", False)
+        options.setdefault("backend", TEST_BACKEND)
         options.setdefault("api_port", 0)
         extra = {
             "CONSUMER_LOG": str(consumer_log),
             "EXAMPLE_OUTBOX": str(tmp_path / "outbox.jsonl"),
             **options.pop("extra_environment", {}),
         }
+        log = options.pop("log", lambda line: None)
         emulator = Emulator(
-            EmulatorOptions(template=template, extra_environment=extra, **options),
-            log=lambda line: None,
+            EmulatorOptions(template=template, extra_environment=extra, **options), log=log
         )
         started.append(emulator)
         return emulator.start()

@@ -2,8 +2,9 @@
 
 ``ok``, ``fail`` (reported in batchItemFailures), ``raise`` (the invocation
 errors), ``crash-once:<id>`` (``os._exit`` the first time), ``hang-once:<id>``
-(outlives the 2 s Timeout the first time), ``slow`` (0.4 s). Every invocation
-appends one line to ``$CONSUMER_LOG``: its pid and the bodies it got.
+(outlives the 2 s Timeout the first time), ``slow`` (0.4 s), ``null-failures``
+(answers ``{"batchItemFailures": null}``). Every invocation appends one line to
+``$CONSUMER_LOG``: its pid, the bodies it got and the event's size in bytes.
 """
 
 from __future__ import annotations
@@ -41,7 +42,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             time.sleep(0.4)
         if body == "fail":
             failures.append({"itemIdentifier": record["messageId"]})
-    line = {"pid": os.getpid(), "bodies": bodies, "start": start, "end": time.time()}
+    line = {
+        "pid": os.getpid(),
+        "bodies": [b if len(b) < 100 else f"<{len(b)} bytes>" for b in bodies],
+        "bytes": len(json.dumps(event)),
+        "start": start,
+        "end": time.time(),
+    }
     with open(os.environ["CONSUMER_LOG"], "a") as log:
         log.write(json.dumps(line) + "\n")
+    if "null-failures" in bodies:
+        return {"batchItemFailures": None}
     return {"batchItemFailures": failures}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from offpath.local.emulator import Emulator
+from offpath.local.template import TemplateError
 from tests.emulator.conftest import StartEmulator, read_log
 
 pytestmark = pytest.mark.emulator
@@ -151,3 +152,62 @@ def _wait_for(condition: object, timeout_s: float = 15) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_a_null_batch_item_failures_list_is_a_complete_success(
+    start_emulator: StartEmulator,
+) -> None:
+    """AWS: a null ``batchItemFailures`` means every record succeeded (it used to fail
+    the whole batch here, so the messages came back forever)."""
+    emulator = start_emulator()
+    _send(emulator, "ok", "null-failures")
+
+    [result] = emulator.drain()
+
+    assert (result.received, result.deleted, result.failed) == (2, 2, 0)
+    assert result.error is None
+    assert _depth(emulator, "Inbox") == 0
+
+
+def test_a_batch_stays_under_lambdas_six_mb_payload_limit(
+    start_emulator: StartEmulator, consumer_log: Path
+) -> None:
+    emulator = start_emulator(parameters={"BatchSize": 50, "WindowSeconds": 1})
+    body = "x" * 250_000  # under SQS's 256 KiB default message size; 30 make 7.5 MB
+    _send(emulator, *[body] * 30)
+
+    results = emulator.drain()
+
+    sizes = [line["bytes"] for line in read_log(consumer_log)]
+    assert all(size <= 6 * 1024 * 1024 for size in sizes), sizes
+    assert len(results) == 2 and results[0].received == 25, [r.received for r in results]
+    assert sum(r.deleted for r in results) == 30
+    assert _depth(emulator, "Inbox") == 0
+
+
+def test_a_batch_size_above_ten_without_a_window_is_refused(
+    start_emulator: StartEmulator,
+) -> None:
+    with pytest.raises(TemplateError, match="BatchSize 20 needs MaximumBatchingWindowInSeconds"):
+        start_emulator(parameters={"BatchSize": 20, "WindowSeconds": 0})
+
+
+def test_a_failure_after_the_invocation_is_logged_and_the_batch_comes_back(
+    start_emulator: StartEmulator,
+) -> None:
+    """A background batch has no caller: what fails in it must reach the log."""
+    lines: list[str] = []
+    emulator = start_emulator(background=True, log=lines.append)
+    assert emulator.clients is not None
+
+    def refuse(**_: object) -> None:
+        raise ConnectionError("injected: DeleteMessageBatch never reached SQS")
+
+    emulator.clients.sqs.meta.events.register("before-send.sqs.DeleteMessageBatch", refuse)
+    _send(emulator, "ok")
+
+    _wait_for(lambda: any("DeleteMessageBatch never reached SQS" in line for line in lines))
+    assert any(line.startswith("poller Inbox: batch of 1") for line in lines), lines
+    emulator.clients.sqs.meta.events.unregister("before-send.sqs.DeleteMessageBatch", refuse)
+    emulator.advance(3.5)
+    _wait_for(lambda: _depth(emulator, "Inbox") == 0)

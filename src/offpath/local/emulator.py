@@ -1,7 +1,8 @@
-"""``offpath dev``: the whole template running locally on an embedded AWS emulator.
+"""``offpath dev``: the whole template running locally on an embedded AWS backend.
 
-:class:`Emulator` provisions the template's resources on moto's server (or on an
-endpoint you name), runs each function in Lambda-like child processes, serves the
+:class:`Emulator` provisions the template's resources on a backend it starts
+(MiniStack by default, moto or LocalStack: :mod:`offpath.local.backends`) or on
+endpoints you name, runs each function in Lambda-like child processes, serves the
 HttpApi, polls SQS like Lambda's event source mapping, and fires schedules. With
 ``background=False`` nothing runs by itself: tests call :meth:`drain`,
 :meth:`advance` and :meth:`fire_due` for a deterministic run with no sleeps.
@@ -23,16 +24,20 @@ from typing import Any
 import boto3
 
 from offpath.aws import Clients
+from offpath.local.backends import DEFAULT_BACKEND, Backend, make_backend
 from offpath.local.clock import EmulatorClock
+from offpath.local.endpoints import Endpoints
 from offpath.local.esm import BatchResult, EventSourceMapping
 from offpath.local.http_api import HttpApi
 from offpath.local.lambda_env import FunctionConfig, FunctionPool, Invocation
-from offpath.local.motoserver import MotoServer
 from offpath.local.provision import Provisioned, provision
 from offpath.local.schedules import LocalSchedule, list_one_offs, load_schedules
 from offpath.local.topology import FunctionSpec, SqsEventSpec
 
-LOCAL_CREDENTIALS = ("test", "test")  # LocalStack and moto accept these
+# Any backend accepts any key; LocalStack and MiniStack take a 12-digit access key
+# as the account, so every backend names the account the template's ARNs name.
+ACCOUNT_ID = "123456789012"
+LOCAL_CREDENTIALS = (ACCOUNT_ID, "offpath-local")
 DEFAULT_CONCURRENCY = 10  # Lambda's is 1000; a laptop's is lower
 POLL_WAIT_S = 2  # long-poll; short enough for a prompt Ctrl-C
 
@@ -42,8 +47,11 @@ class EmulatorOptions:
     template: Path
     host: str = "127.0.0.1"
     api_port: int = 3000
-    endpoint: str | None = None  # None: start moto's server (unless use_env_endpoints)
-    use_env_endpoints: bool = False  # AWS_ENDPOINT_URL_<SERVICE> per service, as boto3 reads
+    backend: str = DEFAULT_BACKEND  # started unless endpoint (or use_env_endpoints) is given
+    endpoint: str | None = None  # an AWS endpoint already running, for every service
+    use_env_endpoints: bool = False  # no backend: AWS_ENDPOINT_URL* as the shell sets them
+    # Per service, over the backend's or the endpoint's (a shell's AWS_ENDPOINT_URL_SQS...).
+    service_endpoints: dict[str, str] = field(default_factory=dict)
     region: str = "us-east-1"
     stack_name: str = "offpath"
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -67,8 +75,8 @@ class Emulator:
         self.options = options
         self.log = log
         self.clock = EmulatorClock()
-        self.server: MotoServer | None = None
-        self.endpoint = options.endpoint or ""
+        self.backend: Backend | None = None
+        self.endpoints = Endpoints(options.endpoint)
         self.clients: Clients | None = None
         self.provisioned: Provisioned | None = None
         self.pools: dict[str, FunctionPool] = {}
@@ -82,9 +90,7 @@ class Emulator:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Emulator:
-        if not self.options.endpoint and not self.options.use_env_endpoints:
-            self.server = MotoServer(self.options.host).start()
-            self.endpoint = self.server.endpoint
+        self.endpoints = self._endpoints()
         # Emulators accept any credentials; never pick up the user's real ones.
         session = boto3.session.Session(
             aws_access_key_id=LOCAL_CREDENTIALS[0],
@@ -92,7 +98,10 @@ class Emulator:
             region_name=self.options.region,
         )
         self.clients = Clients(
-            self.options.region, endpoint_url=self.endpoint or None, session=session
+            self.options.region,
+            endpoint_url=self.endpoints.default,
+            session=session,
+            service_endpoints=dict(self.endpoints.services),
         )
         self.provisioned = provision(
             self.options.template,
@@ -138,8 +147,8 @@ class Emulator:
             self._executor.shutdown(wait=False, cancel_futures=True)
         for pool in self.pools.values():
             pool.stop()
-        if self.server is not None:
-            self.server.stop()
+        if self.backend is not None:
+            self.backend.stop()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -148,6 +157,27 @@ class Emulator:
         self.stop()
 
     # ------------------------------------------------------------------ wiring
+    def _endpoints(self) -> Endpoints:
+        """Start the backend (unless endpoints are given); the per-service map over it."""
+        if self.options.endpoint:
+            base = Endpoints(self.options.endpoint)
+        elif self.options.use_env_endpoints:
+            base = Endpoints.from_environment(os.environ) or Endpoints()
+        else:
+            self.backend = make_backend(self.options.backend, self.options.host, self.log).start()
+            base = self.backend.endpoints
+        return base.overlay(Endpoints(None, self.options.service_endpoints))
+
+    @property
+    def endpoint(self) -> str:
+        """The one URL of every service, or SQS's when they differ (for the console)."""
+        return self.endpoints.default or self.endpoints.url("sqs") or ""
+
+    @property
+    def server(self) -> Backend | None:
+        """The started backend: its clock and its count of requests (``calls()``)."""
+        return self.backend
+
     @property
     def topology_not_emulated(self) -> list[str]:
         return self.provisioned.topology.not_emulated if self.provisioned else []
@@ -157,15 +187,14 @@ class Emulator:
         return self.http.url if self.http else None
 
     def _config(self, spec: FunctionSpec) -> FunctionConfig:
-        passthrough = {k: v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")}
         environment = {
             **spec.environment,
-            **passthrough,
-            **({"AWS_ENDPOINT_URL": self.endpoint} if self.endpoint else {}),
+            # The same endpoints the emulator provisioned on, service by service.
+            **self.endpoints.environment(),
             "AWS_REGION": self.options.region,
             "AWS_DEFAULT_REGION": self.options.region,
-            "AWS_ACCESS_KEY_ID": "offpath-local",
-            "AWS_SECRET_ACCESS_KEY": "offpath-local",
+            "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS[0],
+            "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS[1],
             "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             # No X-Ray daemon locally: Powertools Tracer would only warn.
@@ -231,18 +260,14 @@ class Emulator:
         return results
 
     def _receive_now(self, mapping: _Mapping) -> list[Any]:
-        esm = mapping.esm
-        saved = (esm.wait_time_s, esm.batching_window_s)
-        esm.wait_time_s, esm.batching_window_s = 0, 0
-        try:
-            return esm.receive()
-        finally:
-            esm.wait_time_s, esm.batching_window_s = saved
+        return mapping.esm.receive(frozen=True)
 
     def advance(self, seconds: float) -> datetime:
-        """Move the clock of moto (visibility, delays) and of the schedules forward."""
-        if self.server is not None:
-            self.server.advance(seconds)
+        """Move the clock of the backend (visibility, delays) and of the schedules forward."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        if self.backend is not None:
+            self.backend.advance(seconds)
         return self.clock.advance(seconds)
 
     def fire_due(self) -> list[tuple[str, datetime]]:
@@ -330,6 +355,10 @@ class Emulator:
             def run(batch: list[Any] = messages) -> None:
                 try:
                     mapping.esm.process(batch, invoke)
+                except Exception as exc:  # noqa: BLE001 -- a background batch has no caller
+                    # The messages stay in flight and come back after their visibility
+                    # timeout, as after any failed batch; say why, once.
+                    self.log(f"poller {mapping.spec.name}: batch of {len(batch)}: {exc!r}")
                 finally:
                     mapping.slots.release()
 

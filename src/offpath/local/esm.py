@@ -3,9 +3,13 @@
 - long-polls the queue, gathering up to ``batch_size`` messages for at most the
   batching window;
 - invokes the function with the SQS event;
+- keeps each batch under Lambda's 6 MB synchronous payload limit: what a receive
+  brought beyond it waits, in flight, for the next batch;
 - with ``ReportBatchItemFailures``, deletes every record not listed in
-  ``batchItemFailures``; a response naming an unknown or empty id fails the whole
-  batch, as on AWS;
+  ``batchItemFailures``. As AWS documents it, an empty or null list (or an empty or
+  null response) is a complete success; an item with a missing, null, empty or
+  unknown ``itemIdentifier`` fails the whole batch
+  (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html);
 - a raised error (or a crashed or timed-out invocation) deletes nothing: the
   messages come back after their visibility timeout, and the queue's own
   ``maxReceiveCount`` moves them to the DLQ.
@@ -13,19 +17,25 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from offpath.local.events import sqs_event
+from offpath.local.events import sqs_event, sqs_record
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 Invoke = Callable[[dict[str, Any]], Any]
+# Lambda's synchronous invocation payload limit, which caps an SQS batch: "Lambda
+# ... up to 10,000 records ... or until the payload limit for synchronous
+# invocation (6 MB)" (services-sqs-configure.html, Batching behavior).
+MAX_BATCH_PAYLOAD_BYTES = 6 * 1024 * 1024
+_EVENT_OVERHEAD_BYTES = len('{"Records": []}')
 
 
 class InvocationFailed(Exception):
@@ -53,12 +63,26 @@ class EventSourceMapping:
     report_batch_item_failures: bool = True
     wait_time_s: int = 0
     monotonic: Callable[[], float] = field(default=time.monotonic)
+    max_payload_bytes: int = MAX_BATCH_PAYLOAD_BYTES
+    # Received beyond the payload limit: the next batch starts with them.
+    _carried: list[MessageTypeDef] = field(default_factory=list, repr=False)
 
-    def receive(self) -> list[MessageTypeDef]:
-        """Gather one batch, as Lambda does: until ``batch_size`` messages, or until the
-        batching window closes once a first message is in hand."""
+    def receive(self, *, frozen: bool = False) -> list[MessageTypeDef]:
+        """Gather one batch, as Lambda does: until ``batch_size`` messages, the 6 MB
+        payload limit, or until the batching window closes once a first message is in hand.
+
+        ``frozen`` (deterministic runs): no time passes, so nothing waits; a window
+        gathers what is visible now, until a receive comes back empty.
+        """
+        if frozen:
+            return self._receive_frozen()
         messages: list[MessageTypeDef] = []
-        window_ends = 0.0
+        size = _EVENT_OVERHEAD_BYTES
+        if self._carried:
+            messages, self._carried, size = self._fit([], self._carried, size)
+            if self._carried or len(messages) >= self.batch_size:
+                return messages
+        window_ends = self.monotonic() + self.batching_window_s if messages else 0.0
         while len(messages) < self.batch_size:
             if not messages:
                 wait_s = self.wait_time_s
@@ -77,10 +101,42 @@ class EventSourceMapping:
             got = response.get("Messages", [])
             if got and not messages:
                 window_ends = self.monotonic() + self.batching_window_s
-            messages.extend(got)
+            messages, self._carried, size = self._fit(messages, got, size)
+            if self._carried:
+                break  # full: the rest waits for the next batch
             if not got and (not messages or not self.batching_window_s):
                 break
         return messages
+
+    def _receive_frozen(self) -> list[MessageTypeDef]:
+        messages, self._carried, size = self._fit([], self._carried, _EVENT_OVERHEAD_BYTES)
+        while not self._carried and len(messages) < self.batch_size:
+            got = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
+                WaitTimeSeconds=0,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            messages, self._carried, size = self._fit(messages, got, size)
+            if not got or not self.batching_window_s:
+                break
+        return messages
+
+    def _fit(
+        self, batch: list[MessageTypeDef], more: list[MessageTypeDef], size: int
+    ) -> tuple[list[MessageTypeDef], list[MessageTypeDef], int]:
+        """``batch`` plus as many of ``more`` as the payload limit (and batch size) allow."""
+        batch = list(batch)
+        for index, message in enumerate(more):
+            record_bytes = len(json.dumps(sqs_record(message, self.queue_arn, self.region))) + 2
+            if batch and (
+                size + record_bytes > self.max_payload_bytes or len(batch) >= self.batch_size
+            ):
+                return batch, list(more[index:]), size
+            batch.append(message)
+            size += record_bytes
+        return batch, [], size
 
     def run_once(self, invoke: Invoke) -> BatchResult:
         """Receive one batch, invoke, and delete what the response says is done."""
@@ -103,9 +159,11 @@ class EventSourceMapping:
     def _done(self, messages: list[MessageTypeDef], response: Any) -> list[MessageTypeDef] | None:
         if not self.report_batch_item_failures:
             return messages
-        failures = (
-            (response or {}).get("batchItemFailures", []) if isinstance(response, dict) else []
-        )
+        failures = response.get("batchItemFailures") if isinstance(response, dict) else None
+        if failures is None:
+            return messages  # no response, an empty one, or a null list: all succeeded
+        if not isinstance(failures, list):
+            return None
         ids = {m["MessageId"] for m in messages}
         failed = set()
         for item in failures:

@@ -7,7 +7,7 @@
 - ``GET /_offpath/calls`` returns every AWS request served, by ``service:Operation``,
   and ``DELETE`` resets the count: the emulator's own count of the user's bill.
 
-:class:`MotoServer` starts and stops it from Python.
+:class:`offpath.local.backends.MotoBackend` starts and stops it from Python.
 """
 
 from __future__ import annotations
@@ -16,16 +16,13 @@ import argparse
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from offpath.local.backends import MotoBackend, free_port
 from offpath.local.clock import EmulatorClock
 
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
@@ -106,91 +103,9 @@ def _exit_with_parent() -> None:  # pragma: no cover - runs in the child process
     threading.Thread(target=watch, daemon=True).start()
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class MotoServer:
-    """A moto server child process on a loopback port.
-
-    Example:
-        >>> with MotoServer() as server:  # doctest: +SKIP
-        ...     boto3.client("sqs", endpoint_url=server.endpoint)
-    """
-
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
-        self.host = host
-        self.port = port or free_port(host)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self, timeout_s: float = 30) -> MotoServer:
-        self.process = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "offpath.local.motoserver",
-                "--host",
-                self.host,
-                "--port",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self.process.returncode}")
-            try:
-                self._request("GET", "/_offpath/clock")
-                return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"moto server did not start on {self.endpoint}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-    def __enter__(self) -> MotoServer:
-        return self.start() if self.process is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(  # noqa: S310 -- loopback http only
-            self.endpoint + path, data=data, method=method
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return json.loads(response.read())
-
-    def advance(self, seconds: float) -> None:
-        """Move the emulator's clock forward."""
-        self._request("POST", "/_offpath/clock", {"advance_s": seconds})
-
-    def calls(self) -> dict[str, int]:
-        """Requests served so far, by ``service:Operation``."""
-        result: dict[str, int] = self._request("GET", "/_offpath/calls")
-        return result
-
-    def reset_calls(self) -> dict[str, int]:
-        result: dict[str, int] = self._request("DELETE", "/_offpath/calls")
-        return result
+# The moto child is one of the emulator's backends; these names stay for callers.
+MotoServer = MotoBackend
+__all__ = ["EmulatorApp", "MotoServer", "free_port", "operation_of", "serve"]
 
 
 def main() -> None:  # pragma: no cover - entry point of the child process

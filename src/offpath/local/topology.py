@@ -421,11 +421,14 @@ def _sqs_event(name: str, raw: dict[str, Any], resolver: Resolver) -> SqsEventSp
     target = queue["Fn::GetAtt"]
     queue_id = target.split(".")[0] if isinstance(target, str) else target[0]
     props = resolver.resolve(raw)
+    batch_size = int(props.get("BatchSize", 10))
+    window_s = float(props.get("MaximumBatchingWindowInSeconds", 0))
+    _check_batching(name, batch_size, window_s)
     return SqsEventSpec(
         name=name,
         queue=queue_id,
-        batch_size=int(props.get("BatchSize", 10)),
-        batching_window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+        batch_size=batch_size,
+        batching_window_s=window_s,
         max_concurrency=(
             int(props["ScalingConfig"]["MaximumConcurrency"])
             if "MaximumConcurrency" in props.get("ScalingConfig", {})
@@ -435,6 +438,24 @@ def _sqs_event(name: str, raw: dict[str, Any], resolver: Resolver) -> SqsEventSp
         in props.get("FunctionResponseTypes", []),
         enabled=bool(props.get("Enabled", True)),
     )
+
+
+def _check_batching(name: str, batch_size: int, window_s: float) -> None:
+    """The limits CreateEventSourceMapping enforces for a standard queue: BatchSize 1 to
+    10,000, and above 10 only with MaximumBatchingWindowInSeconds of at least 1; the
+    window 0 to 300 s (API_CreateEventSourceMapping.html, BatchSize)."""
+    where = f"SQS event {name}"
+    if not 1 <= batch_size <= 10_000:
+        raise TemplateError(f"{where}: BatchSize {batch_size} is outside 1-10000")
+    if not 0 <= window_s <= 300:
+        raise TemplateError(
+            f"{where}: MaximumBatchingWindowInSeconds {window_s:g} is outside 0-300"
+        )
+    if batch_size > 10 and window_s < 1:
+        raise TemplateError(
+            f"{where}: BatchSize {batch_size} needs MaximumBatchingWindowInSeconds of at least 1 "
+            "(AWS refuses a batch size above 10 without a batching window)"
+        )
 
 
 def _schedule(

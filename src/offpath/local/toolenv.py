@@ -1,0 +1,160 @@
+"""Virtual environments that offpath creates and caches: backends and functions.
+
+A tool that pins its own botocore (MiniStack, LocalStack) cannot share the
+development environment, and a function must see only what its build installs.
+Each environment is made once from a pinned requirements file, with ``uv`` when it
+is on ``PATH`` (seconds) or ``venv`` and pip, and is reused while a stamp of its
+inputs matches; a lock keeps two emulators starting at once from building it twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from offpath.errors import ConfigurationError
+
+STAMP = ".offpath-stamp"
+
+
+class EnvironmentBuildError(ConfigurationError):
+    """A virtual environment could not be made (no interpreter, no package index...)."""
+
+
+def stamp_of(python: str, requirements: Sequence[str]) -> str:
+    """What an environment was made from: its interpreter and every requirement line."""
+    digest = hashlib.sha256(python.encode())
+    for line in requirements:
+        digest.update(b"\0" + line.encode())
+    return digest.hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where offpath keeps what it builds: ``OFFPATH_CACHE_DIR``, else the user's cache.
+
+    One place per user, not per checkout: every project, work tree and CI clone on
+    a machine reuses an environment made from the same inputs.
+    """
+    configured = os.environ.get("OFFPATH_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "offpath"
+
+
+def cached_venv(kind: str, python: str, requirements: Sequence[str]) -> Path:
+    """The cache's place for an environment of ``kind`` made from these inputs."""
+    return cache_dir() / "venvs" / f"{kind}-{stamp_of(python, requirements)[:16]}"
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def is_current(venv: Path, stamp: str) -> bool:
+    marker = venv / STAMP
+    return venv_python(venv).exists() and marker.exists() and marker.read_text() == stamp
+
+
+def ensure_venv(
+    venv: Path,
+    python: str,
+    requirements: Sequence[str],
+    *,
+    log: object = None,
+    timeout_s: float = 900,
+) -> Path:
+    """The environment at ``venv`` made by ``python`` with ``requirements`` (pip lines).
+
+    Returns its interpreter. Made only when missing or made from other inputs.
+
+    Raises:
+        EnvironmentBuildError: the interpreter or the installer failed (its output
+            says why: no network, no such version...).
+    """
+    stamp = stamp_of(python, requirements)
+    if is_current(venv, stamp):
+        return venv_python(venv)
+    with _locked(venv):
+        if is_current(venv, stamp):  # made by another process while we waited
+            return venv_python(venv)
+        if callable(log):
+            log(f"creating {venv} ({len(requirements)} requirements, once)")
+        shutil.rmtree(venv, ignore_errors=True)
+        listing = venv.with_name(venv.name + ".requirements.txt")
+        listing.write_text("\n".join(requirements) + "\n")
+        try:
+            for command in _commands(venv, python, listing):
+                _run(command, timeout_s)
+        finally:
+            listing.unlink(missing_ok=True)
+        (venv / STAMP).write_text(stamp)
+    return venv_python(venv)
+
+
+def _commands(venv: Path, python: str, listing: Path) -> list[list[str]]:
+    uv = shutil.which("uv")
+    if uv:
+        return [
+            [uv, "venv", "--quiet", "--python", python, str(venv)],
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(venv_python(venv)),
+                "-r",
+                str(listing),
+            ],
+        ]
+    pip = [str(venv_python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    return [[python, "-m", "venv", str(venv)], [*pip, "-r", str(listing)]]
+
+
+def _run(command: list[str], timeout_s: float) -> None:
+    try:
+        done = subprocess.run(  # noqa: S603 -- uv, pip or venv, fixed arguments
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise EnvironmentBuildError(f"{command[0]}: {exc}") from exc
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        raise EnvironmentBuildError(f"{' '.join(command[:3])}: " + " / ".join(detail))
+
+
+def read_requirements(path: Path) -> list[str]:
+    """A requirements file's lines (comments and blanks dropped, ``-r`` followed)."""
+    lines: list[str] = []
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("-r "):
+            lines += read_requirements(path.parent / line[3:].strip())
+        else:
+            lines.append(line)
+    return lines
