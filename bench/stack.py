@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from offpath.local.emulator import Emulator, EmulatorOptions
 from offpath.producer import Producer
@@ -40,12 +41,20 @@ def quiet_stdout() -> Iterator[None]:
 
 
 @contextmanager
-def running_emulator(*, background: bool, outbox: Path | None = None) -> Iterator[Emulator]:
-    """template.yaml on its own moto server, with the benchmark's tasks loaded."""
+def running_emulator(
+    *,
+    background: bool,
+    outbox: Path | None = None,
+    backend: str = "moto",
+    parameters: dict[str, Any] | None = None,
+) -> Iterator[Emulator]:
+    """template.yaml on its own backend (moto unless named), with the benchmark's tasks loaded."""
     options = EmulatorOptions(
         template=TEMPLATE,
         api_port=0,
         background=background,
+        backend=backend,
+        parameters=parameters or {},
         extra_environment={
             "OFFPATH_TASK_MODULES": TASK_MODULES,
             **({"EXAMPLE_OUTBOX": str(outbox)} if outbox else {}),

@@ -4,6 +4,16 @@ Routes come from the template's ``HttpApi`` events and are matched as API Gatewa
 does: a method-specific route beats ``ANY``, literal segments beat ``{param}``, and
 ``{proxy+}`` takes what is left. Routes with ``AWS_IAM`` auth are not signature
 checked locally; the event carries a local IAM identity instead (see docs).
+
+The event is payload format 2.0 as API Gateway builds it
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html):
+``pathParameters`` URL-decoded while ``rawPath`` keeps the encoding, the
+``x-forwarded-for``/``-port``/``-proto`` and ``x-amzn-trace-id`` headers API Gateway
+adds, no ``multiValueHeaders`` (2.0 joins repeated headers with commas), a body that
+is not UTF-8 text passed base64-encoded with ``isBase64Encoded: true``, and the whole
+``authorizer.iam`` block on ``AWS_IAM`` routes. A method no route key can name
+(API Gateway's are GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS and ANY) matches no
+route, and gets API Gateway's JSON ``{"message":"Not Found"}``, never an HTML page.
 """
 
 from __future__ import annotations
@@ -19,14 +29,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from offpath.local.esm import InvocationFailed
 from offpath.local.topology import RouteSpec
 
 Invoke = Callable[[dict[str, Any]], Any]
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # HTTP API's request size limit
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form")
+ACCOUNT_ID = "123456789012"
+# What a route key's method can be; ANY stands for these and nothing else.
+ROUTE_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form",
+)
+_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
 
 
 @dataclass(frozen=True)
@@ -54,10 +74,11 @@ class Route:
         return cls(spec, pattern, (literals, -greedy, int(spec.method != "ANY")))
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        if self.spec.method not in ("ANY", method):
+        if method not in ROUTE_METHODS or self.spec.method not in ("ANY", method):
             return None
         found = self.pattern.match(path)
-        return found.groupdict() if found else None
+        # Matched on the path as sent; the function gets the values decoded.
+        return {k: unquote(v) for k, v in found.groupdict().items()} if found else None
 
     @property
     def route_key(self) -> str:
@@ -85,6 +106,8 @@ def build_event(
     body: bytes,
     host: str,
     source_ip: str,
+    *,
+    port: int = 80,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API payload format 2.0 event."""
     parts = urlsplit(target)
@@ -92,10 +115,12 @@ def build_event(
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
     now = datetime.now(UTC)
-    content_type = headers.get("content-type", "")
-    is_text = not body or content_type.startswith(_TEXT_TYPES) or _is_utf8(body)
+    request_id = uuid.uuid4().hex[:16] + "="
+    headers = {**headers, **_gateway_headers(headers, source_ip, port, now)}
+    content_type = headers.get("content-type", "").lower()
+    is_text = _is_utf8(body) and (not content_type or content_type.startswith(_TEXT_TYPES))
     context: dict[str, Any] = {
-        "accountId": "123456789012",
+        "accountId": ACCOUNT_ID,
         "apiId": "local",
         "domainName": host,
         "domainPrefix": host.split(".")[0],
@@ -106,14 +131,14 @@ def build_event(
             "sourceIp": source_ip,
             "userAgent": headers.get("user-agent", ""),
         },
-        "requestId": uuid.uuid4().hex[:16] + "=",
+        "requestId": request_id,
         "routeKey": route.route_key,
         "stage": "$default",
         "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "timeEpoch": int(now.timestamp() * 1000),
     }
     if route.spec.auth == "AWS_IAM":
-        context["authorizer"] = {"iam": {"accountId": "123456789012", "userArn": "local"}}
+        context["authorizer"] = {"iam": _iam_identity(headers)}
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route.route_key,
@@ -121,8 +146,7 @@ def build_event(
         "rawQueryString": parts.query,
         "headers": headers,
         "requestContext": context,
-        "isBase64Encoded": not is_text,
-        "stageVariables": None,
+        "isBase64Encoded": bool(body) and not is_text,
     }
     if "cookie" in headers:
         event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
@@ -133,6 +157,40 @@ def build_event(
     if body:
         event["body"] = body.decode() if is_text else base64.b64encode(body).decode()
     return event
+
+
+def _gateway_headers(
+    headers: dict[str, str], source_ip: str, port: int, now: datetime
+) -> dict[str, str]:
+    """The headers API Gateway adds to every request it forwards."""
+    forwarded = headers.get("x-forwarded-for")
+    trace = f"Root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]}"
+    return {
+        "x-forwarded-for": f"{forwarded}, {source_ip}" if forwarded else source_ip,
+        "x-forwarded-port": str(port),
+        # API Gateway serves https only; locally the server is plain http.
+        "x-forwarded-proto": "http",
+        "x-amzn-trace-id": headers.get("x-amzn-trace-id") or trace,
+    }
+
+
+def _iam_identity(headers: dict[str, str]) -> dict[str, Any]:
+    """``requestContext.authorizer.iam`` as API Gateway fills it for a SigV4 caller.
+
+    The signature is not checked locally; the access key comes from the request's
+    Authorization header when it has one.
+    """
+    found = _ACCESS_KEY.search(headers.get("authorization", ""))
+    access_key = found.group(1) if found else "ASIALOCALDEVELOPER00"
+    return {
+        "accessKey": access_key,
+        "accountId": ACCOUNT_ID,
+        "callerId": "AIDALOCALDEVELOPER000",
+        "cognitoIdentity": None,
+        "principalOrgId": None,
+        "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/offpath-local",
+        "userId": "AIDALOCALDEVELOPER000",
+    }
 
 
 def _is_utf8(body: bytes) -> bool:
@@ -167,6 +225,10 @@ class HttpApi:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
     def start(self) -> HttpApi:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
@@ -195,7 +257,9 @@ class HttpApi:
         found = match_route(self.routes, method, urlsplit(target).path)
         if found is None:
             return _error(404, "Not Found")
-        event = build_event(found[0], found[1], method, target, headers, body, host, source_ip)
+        event = build_event(
+            found[0], found[1], method, target, headers, body, host, source_ip, port=self.port
+        )
         try:
             response = self.invoke(event)
         except InvocationFailed:
@@ -239,6 +303,13 @@ class HttpApi:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
+            def __getattr__(self, name: str) -> Any:
+                # Any other method (TRACE, CONNECT, PROPFIND...) is answered as API
+                # Gateway answers it, not with http.server's own 501 page.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
             def log_message(self, format: str, *args: Any) -> None:
                 return  # requests are logged by the emulator, once
 
@@ -254,13 +325,12 @@ def _translate(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     if not isinstance(response, dict) or "statusCode" not in response:
         text = response if isinstance(response, str) else json.dumps(response)
         return 200, [("content-type", "application/json")], text.encode()
-    # Length and framing are the server's to set, as API Gateway sets them.
+    # Length and framing are the server's to set, as API Gateway sets them. Format
+    # 2.0 has no multiValueHeaders: API Gateway ignores one in a response.
     hop = {"content-length", "transfer-encoding", "connection"}
     headers = [
         (k, str(v)) for k, v in (response.get("headers") or {}).items() if k.lower() not in hop
     ]
-    for key, values in (response.get("multiValueHeaders") or {}).items():
-        headers.extend((key, str(v)) for v in values)
     headers.extend(("set-cookie", c) for c in response.get("cookies") or [])
     raw = response.get("body") or ""
     body = base64.b64decode(raw) if response.get("isBase64Encoded") else str(raw).encode()

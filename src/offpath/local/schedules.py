@@ -7,14 +7,15 @@ list`` prints, so what the list says is what fires.
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from offpath.cron import AtExpression, ScheduleExpression, parse_expression, validate_expression
-from offpath.local.topology import ScheduleSpec, Topology
+from offpath.local.topology import RetryPolicy, ScheduleSpec, Topology
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -28,8 +29,11 @@ class LocalSchedule:
     expression: ScheduleExpression
     target_arn: str
     arn: str
-    next_at: datetime | None = None
+    next_at: datetime | None = None  # the next tick (its scheduled time)
     fired: list[datetime] = field(default_factory=list)
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+    # When the next tick fires: later than next_at within a FlexibleTimeWindow.
+    next_fire_at: datetime | None = None
 
     @property
     def tz(self) -> ZoneInfo | None:
@@ -38,13 +42,24 @@ class LocalSchedule:
     def next_after(self, moment: datetime, count: int = 1) -> list[datetime]:
         return self.expression.next_fire_times(moment, count, tz=self.tz)
 
+    def schedule(self, tick: datetime | None) -> None:
+        """Make ``tick`` the next one; with a flexible window, Scheduler invokes the
+        target at a random moment within it after the scheduled time."""
+        self.next_at = tick
+        window_s = self.spec.flexible_window_s
+        jitter_s = self.rng.uniform(0, window_s) if window_s else 0.0
+        self.next_fire_at = tick + timedelta(seconds=jitter_s) if tick else None
+
     def due(self, now: datetime) -> list[datetime]:
-        """Every tick up to ``now`` not fired yet (a jumped clock fires each one)."""
+        """Every tick whose firing time is up to ``now``, not fired yet (a jumped clock
+        fires each one)."""
         ticks = []
-        while self.next_at is not None and self.next_at <= now:
+        while self.next_at is not None and self.next_fire_at is not None:
+            if self.next_fire_at > now:
+                break
             ticks.append(self.next_at)
             following = self.next_after(self.next_at)
-            self.next_at = following[0] if following else None
+            self.schedule(following[0] if following else None)
         return ticks
 
     def event(self, tick: datetime, region: str, account: str) -> Any:
@@ -69,20 +84,22 @@ class LocalSchedule:
         }
 
 
-def _substitute(text: str, tick: datetime, arn: str) -> str:
+def _substitute(text: str, tick: datetime, arn: str, attempt: int = 1) -> str:
     """EventBridge Scheduler's context attributes, filled in as it does."""
     values = {
         "<aws.scheduler.scheduled-time>": tick.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "<aws.scheduler.schedule-arn>": arn,
         "<aws.scheduler.execution-id>": str(uuid.uuid4()),
-        "<aws.scheduler.attempt-number>": "1",
+        "<aws.scheduler.attempt-number>": str(attempt),
     }
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
     return text
 
 
-def load_schedules(topology: Topology, now: datetime) -> dict[str, LocalSchedule]:
+def load_schedules(
+    topology: Topology, now: datetime, rng: random.Random | None = None
+) -> dict[str, LocalSchedule]:
     """Every enabled schedule of the template, validated, with its first tick after ``now``.
 
     Raises:
@@ -100,10 +117,11 @@ def load_schedules(topology: Topology, now: datetime) -> dict[str, LocalSchedule
                 target_arn=topology.resolver.attrs.get((function.logical_id, "Arn"), ""),
                 arn=f"arn:aws:{service}:{topology.region}:{topology.account_id}:"
                 f"{kind}/{topology.stack_name}-{spec.name}",
+                rng=rng or random.Random(),  # noqa: S311 -- a firing delay, not a secret
             )
             if spec.enabled:
                 upcoming = local.next_after(now)
-                local.next_at = upcoming[0] if upcoming else None
+                local.schedule(upcoming[0] if upcoming else None)
             schedules[spec.name] = local
     return schedules
 
@@ -119,7 +137,16 @@ class OneOff:
     due_at: datetime
     target_arn: str
     input: str
-    delete_after: bool
+    delete_after: bool  # ActionAfterCompletion DELETE; NONE keeps it, fired once
+    arn: str = ""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    dead_letter_arn: str | None = None
+    flexible_window_s: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str, datetime]:
+        """One firing: a schedule updated to another time fires again."""
+        return (self.group, self.name, self.due_at)
 
 
 def list_one_offs(client: EventBridgeSchedulerClient, groups: list[str]) -> list[OneOff]:
@@ -134,6 +161,9 @@ def list_one_offs(client: EventBridgeSchedulerClient, groups: list[str]) -> list
                     continue
                 zone = schedule.get("ScheduleExpressionTimezone")
                 tz = ZoneInfo(zone) if zone else UTC
+                target = schedule["Target"]
+                retry = target.get("RetryPolicy") or {}
+                window = schedule.get("FlexibleTimeWindow") or {}
                 found.append(
                     OneOff(
                         name=schedule["Name"],
@@ -141,9 +171,20 @@ def list_one_offs(client: EventBridgeSchedulerClient, groups: list[str]) -> list
                         expression=schedule["ScheduleExpression"],
                         timezone=zone,
                         due_at=expression.when.replace(tzinfo=tz).astimezone(UTC),
-                        target_arn=schedule["Target"]["Arn"],
-                        input=schedule["Target"].get("Input", "{}"),
+                        target_arn=target["Arn"],
+                        input=target.get("Input", "{}"),
                         delete_after=schedule.get("ActionAfterCompletion") == "DELETE",
+                        arn=schedule.get("Arn", ""),
+                        retry=RetryPolicy(
+                            max_retries=int(retry.get("MaximumRetryAttempts", 185)),
+                            max_event_age_s=int(retry.get("MaximumEventAgeInSeconds", 86_400)),
+                        ),
+                        dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn"),
+                        flexible_window_s=(
+                            float(window.get("MaximumWindowInMinutes", 0)) * 60
+                            if window.get("Mode") == "FLEXIBLE"
+                            else 0.0
+                        ),
                     )
                 )
     return found

@@ -22,6 +22,16 @@ from offpath.errors import ConfigurationError
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
+class _NoValue:
+    """``!Ref AWS::NoValue``: the property (or list item) it stands for is removed."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE: Any = _NoValue()
+
+
 class TemplateError(ConfigurationError):
     """The template uses something offpath cannot run locally, or is malformed."""
 
@@ -50,7 +60,7 @@ class Resolver:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -58,7 +68,8 @@ class Resolver:
             handler = self._functions().get(key)
             if handler is not None:
                 return handler(arg)
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def _functions(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -82,6 +93,8 @@ class Resolver:
         return bool(self.resolve(self.conditions[name]))
 
     def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.parameters:

@@ -120,6 +120,40 @@ class SqsEventSpec:
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """How EventBridge (rules and Scheduler) retries delivering to a target that failed.
+
+    The defaults are AWS's: 185 retries over at most 24 hours.
+    """
+
+    max_retries: int = 185
+    max_event_age_s: int = 86_400
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where an outcome goes: ``kind`` SQS, SNS, Lambda or EventBridge, and its ARN."""
+
+    kind: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class AsyncConfig:
+    """How Lambda runs the function when invoked asynchronously (schedules do so).
+
+    ``EventInvokeConfig`` and ``DeadLetterQueue`` of the template; the defaults are
+    Lambda's: two retries, events kept up to 6 hours.
+    """
+
+    max_retries: int = 2
+    max_event_age_s: int = 21_600
+    on_success: Destination | None = None
+    on_failure: Destination | None = None
+    dead_letter: Destination | None = None
+
+
+@dataclass(frozen=True)
 class ScheduleSpec:
     function: str  # logical id
     name: str  # the event's logical name; AWS names the rule/schedule after it
@@ -128,6 +162,9 @@ class ScheduleSpec:
     timezone: str | None
     input: str | None
     enabled: bool
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    dead_letter_arn: str | None = None
+    flexible_window_s: float = 0.0  # FlexibleTimeWindow FLEXIBLE: fire up to this late
 
 
 @dataclass(frozen=True)
@@ -146,6 +183,9 @@ class FunctionSpec:
     timeout_s: float
     memory_mb: int
     environment: dict[str, str]
+    runtime: str = "python3.12"
+    build_method: str | None = None  # Metadata.BuildMethod ("makefile"), None: SAM's default
+    async_config: AsyncConfig = field(default_factory=AsyncConfig)
     sqs_events: list[SqsEventSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
     routes: list[RouteSpec] = field(default_factory=list)
@@ -200,7 +240,6 @@ def read_topology(
             "AWS::AccountId": account_id,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": "",
         },
         conditions=template.get("Conditions", {}),
     )
@@ -373,17 +412,54 @@ def _function(
         **globals_fn.get("Environment", {}).get("Variables", {}),
         **raw.get("Environment", {}).get("Variables", {}),
     }
+    memory_mb = int(resolver.resolve(props.get("MemorySize", 128)))
+    if not 128 <= memory_mb <= 10_240:
+        raise TemplateError(f"{logical_id}: MemorySize {memory_mb} is outside 128-10240 MB")
     spec = FunctionSpec(
         logical_id=logical_id,
         handler=str(props["Handler"]),
         code_uri=str(props.get("CodeUri", ".")),
         timeout_s=float(resolver.resolve(props.get("Timeout", 3))),
-        memory_mb=int(resolver.resolve(props.get("MemorySize", 128))),
+        memory_mb=memory_mb,
         environment={k: str(v) for k, v in resolver.resolve(env).items()},
+        runtime=str(resolver.resolve(props.get("Runtime", "python3.12"))),
+        build_method=(resource.get("Metadata") or {}).get("BuildMethod"),
+        async_config=_async_config(logical_id, resolver.resolve(props)),
     )
     for event_name, event in raw.get("Events", {}).items():
         _add_event(spec, event_name, event["Type"], event.get("Properties", {}), resolver)
     return spec
+
+
+def _destination(where: str, raw: Any, arn_key: str) -> Destination | None:
+    if not raw:
+        return None
+    kind, arn = raw.get("Type"), raw.get(arn_key)
+    if kind not in {"SQS", "SNS", "Lambda", "EventBridge"} or not arn:
+        raise TemplateError(f"{where}: needs Type (SQS, SNS, Lambda, EventBridge) and {arn_key}")
+    return Destination(str(kind), str(arn))
+
+
+def _async_config(logical_id: str, props: dict[str, Any]) -> AsyncConfig:
+    """EventInvokeConfig and DeadLetterQueue, as Lambda applies them to async invocations."""
+    config = props.get("EventInvokeConfig") or {}
+    where = f"{logical_id}.EventInvokeConfig"
+    retries = int(config.get("MaximumRetryAttempts", 2))
+    age_s = int(config.get("MaximumEventAgeInSeconds", 21_600))
+    if not 0 <= retries <= 2:
+        raise TemplateError(f"{where}: MaximumRetryAttempts {retries} is outside 0-2")
+    if not 60 <= age_s <= 21_600:
+        raise TemplateError(f"{where}: MaximumEventAgeInSeconds {age_s} is outside 60-21600")
+    destinations = config.get("DestinationConfig") or {}
+    return AsyncConfig(
+        max_retries=retries,
+        max_event_age_s=age_s,
+        on_success=_destination(f"{where}.OnSuccess", destinations.get("OnSuccess"), "Destination"),
+        on_failure=_destination(f"{where}.OnFailure", destinations.get("OnFailure"), "Destination"),
+        dead_letter=_destination(
+            f"{logical_id}.DeadLetterQueue", props.get("DeadLetterQueue"), "TargetArn"
+        ),
+    )
 
 
 def _add_event(
@@ -468,6 +544,20 @@ def _schedule(
     else:
         expression = props["ScheduleExpression"]
         enabled = props.get("State", "ENABLED") == "ENABLED"
+    where = f"{function}.Events.{name}"
+    retry = props.get("RetryPolicy") or {}
+    dead_letter = props.get("DeadLetterConfig") or {}
+    if dead_letter and not dead_letter.get("Arn"):
+        raise TemplateError(
+            f"{where}: DeadLetterConfig needs an Arn locally (SAM's Type: SQS makes a queue "
+            "offpath dev does not create; declare the queue and name its Arn)"
+        )
+    window = props.get("FlexibleTimeWindow") or {}
+    window_s = 0.0
+    if window.get("Mode") == "FLEXIBLE":
+        window_s = float(window.get("MaximumWindowInMinutes", 0)) * 60
+        if not 60 <= window_s <= 1440 * 60:
+            raise TemplateError(f"{where}: MaximumWindowInMinutes must be 1-1440")
     return ScheduleSpec(
         function=function,
         name=name,
@@ -476,4 +566,10 @@ def _schedule(
         timezone=props.get("ScheduleExpressionTimezone"),
         input=props.get("Input"),
         enabled=bool(enabled),
+        retry=RetryPolicy(
+            max_retries=int(retry.get("MaximumRetryAttempts", 185)),
+            max_event_age_s=int(retry.get("MaximumEventAgeInSeconds", 86_400)),
+        ),
+        dead_letter_arn=str(dead_letter["Arn"]) if dead_letter else None,
+        flexible_window_s=window_s,
     )

@@ -1,0 +1,92 @@
+"""The emulator's own HTTP server answers as API Gateway would, schemathesis included.
+
+tests/hostile/test_api_schema.py drives the app in process (ASGI); this drives it
+through `offpath dev`'s HttpApi: real HTTP, the v2 event, a Lambda-like process.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import settings
+from schemathesis.checks import positive_data_acceptance
+
+from offpath.local.emulator import Emulator, EmulatorOptions
+from tests.emulator.conftest import TEST_BACKEND
+from tests.support import TEMPLATE
+
+pytestmark = pytest.mark.emulator
+EXAMPLES = int(os.environ.get("OFFPATH_SCHEMATHESIS_EXAMPLES", "10"))
+# As in tests/hostile/test_api_schema.py: a rule OpenAPI cannot state.
+KNOWN_FINDINGS: dict[str, list[Any]] = {"POST /jobs": [positive_data_acceptance]}
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    options = EmulatorOptions(
+        template=TEMPLATE,
+        api_port=0,
+        background=False,
+        backend=TEST_BACKEND,
+        outbox=tmp_path_factory.mktemp("http") / "outbox.jsonl",
+    )
+    with Emulator(options, log=lambda line: None) as running:
+        yield running
+
+
+def _raw(emulator: Emulator, method: str, path: str, body: bytes = b"", **headers: str) -> Any:
+    assert emulator.http is not None
+    connection = http.client.HTTPConnection("127.0.0.1", emulator.http.port, timeout=30)
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    return response.status, dict(response.getheaders()), response.read()
+
+
+def test_a_body_that_is_not_utf8_gets_an_answer_not_a_closed_connection(
+    emulator: Emulator,
+) -> None:
+    status, headers, body = _raw(
+        emulator,
+        "POST",
+        "/signup",
+        b"\xff",
+        **{"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    # The app refuses it as it would on AWS (the body arrives base64-encoded).
+    assert status == 422
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(body)
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
+def test_an_unsupported_method_gets_api_gateways_json_answer(
+    emulator: Emulator, method: str
+) -> None:
+    status, headers, body = _raw(emulator, method, "/healthz")
+
+    assert (status, json.loads(body)) == (404, {"message": "Not Found"})
+    assert headers["content-type"] == "application/json"
+
+
+@pytest.fixture(scope="module")
+def live_schema(emulator: Emulator) -> Any:
+    assert emulator.api_url is not None
+    return schemathesis.openapi.from_url(f"{emulator.api_url}/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("live_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES)
+def test_every_generated_request_through_the_local_http_api_is_answered_as_declared(
+    case: schemathesis.Case[Any],
+) -> None:
+    case.call_and_validate(excluded_checks=KNOWN_FINDINGS.get(case.operation.label, []))
