@@ -54,3 +54,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "null-failures" in bodies:
         return {"batchItemFailures": None}
     return {"batchItemFailures": failures}
+
+
+def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A schedule's target: raises when the event says ``"fail": true``."""
+    with open(os.environ["CONSUMER_LOG"], "a") as log:
+        log.write(json.dumps({"pid": os.getpid(), "event": event, "start": time.time()}) + "\n")
+    if event.get("fail"):
+        raise RuntimeError("the scheduled function failed")
+    return {"ok": True}

@@ -54,7 +54,8 @@ def test_payload_2_has_no_multi_value_fields_and_repeated_query_keys_join() -> N
 
 
 def test_an_iam_route_carries_the_whole_iam_identity() -> None:
-    signed = "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE123/20260101/us-east-1/execute-api/aws4_request"
+    scope = "20260101/us-east-1/execute-api/aws4_request"
+    signed = f"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE123/{scope}, SignedHeaders=host"
     event = _event("DELETE", "/jobs/j1", authorization=signed)
     context = event["requestContext"]
 
