@@ -135,17 +135,18 @@ def test_a_flexible_window_fires_after_the_scheduled_time_within_the_window(
 def _one_off(emulator: Emulator, name: str, at: datetime, to: str, **extra: Any) -> None:
     assert emulator.clients is not None and emulator.provisioned is not None
     topology = emulator.provisioned.topology
+    target: Any = {
+        "Arn": topology.resolver.attrs[(to, "Arn")],
+        "RoleArn": topology.resolver.attrs[("SchedulerRole", "Arn")],
+        "Input": json.dumps({"one_off": name}),
+        **extra.pop("target", {}),
+    }
     emulator.clients.scheduler.create_schedule(
         Name=name,
         GroupName=next(iter(topology.schedule_groups.values())),
         ScheduleExpression=f"at({at:%Y-%m-%dT%H:%M:%S})",
         FlexibleTimeWindow={"Mode": "OFF"},
-        Target={
-            "Arn": topology.resolver.attrs[(to, "Arn")],
-            "RoleArn": topology.resolver.attrs[("SchedulerRole", "Arn")],
-            "Input": json.dumps({"one_off": name}),
-            **extra.pop("target", {}),
-        },
+        Target=target,
         **extra,
     )
 

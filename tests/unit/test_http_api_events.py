@@ -35,7 +35,7 @@ def test_path_parameters_are_url_decoded_and_the_raw_path_is_not() -> None:
 
 
 def test_the_forwarding_headers_api_gateway_adds_are_there() -> None:
-    event = _event("GET", "/healthz", **{"x-forwarded-for": "192.0.2.9"})
+    event = _event("GET", "/healthz", b"", **{"x-forwarded-for": "192.0.2.9"})
     headers = event["headers"]
 
     assert isinstance(headers, dict)
