@@ -123,3 +123,39 @@ def test_schedules_list_gives_the_next_fire_times() -> None:
     assert len(times) == 3
     assert all((t.hour, t.minute, t.tzinfo) == (8, 0, UTC) for t in times)
     assert times[1] - times[0] == timedelta(days=1)
+
+
+def test_after_the_clock_moves_a_new_delay_waits_its_own_time(
+    start_emulator: StartEmulator,
+) -> None:
+    """The functions read the emulator's clock: a two-hour delay asked after three
+    simulated days is due two hours later, not at once (it used to fire at once: the
+    producer stamped the wall clock while the schedules ran three days ahead)."""
+    emulator = start_emulator(TEMPLATE)
+    emulator.advance(timedelta(days=3).total_seconds())
+    emulator.fire_due()  # the template's own schedules catch up first
+    emulator.drain()
+
+    status, accepted = _http(
+        emulator,
+        "POST",
+        "/jobs",
+        {
+            "task": "generate_report",
+            "args": {"user_id": 5, "month": "2026-06"},
+            "delay_seconds": 7200,
+        },
+    )
+    assert status == 202 and accepted["status"] == "scheduled"
+    _, record = _http(emulator, "GET", f"/jobs/{accepted['job_id']}")
+    due_at = datetime.fromisoformat(record["due_at"])
+    assert abs((due_at - emulator.clock.now()).total_seconds() - 7200) < 60
+
+    assert [n for n, _ in emulator.fire_due() if n.startswith("job-")] == []
+    emulator.advance(7200 - 60)
+    assert [n for n, _ in emulator.fire_due() if n.startswith("job-")] == []
+    emulator.advance(120)
+    assert len([n for n, _ in emulator.fire_due() if n.startswith("job-")]) == 1
+    emulator.drain()
+    _, done = _http(emulator, "GET", f"/jobs/{accepted['job_id']}")
+    assert done["status"] == "succeeded"

@@ -29,7 +29,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from offpath.errors import ConfigurationError
 from offpath.local.endpoints import Endpoints
@@ -96,7 +96,7 @@ class ServerProcess:
             return Endpoints(self.endpoint)
         return Endpoints(None, dict.fromkeys(self.services, self.endpoint))
 
-    def start(self, timeout_s: float = 60) -> ServerProcess:
+    def start(self, timeout_s: float = 60) -> Self:
         # Its output goes to a file: a backend that fails to start says why there.
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 -- closed in stop()
             prefix=f"offpath-{self.name}-", suffix=".log", delete=False
@@ -139,8 +139,10 @@ class ServerProcess:
             Path(self._log.name).unlink(missing_ok=True)
             self._log = None
 
-    def __enter__(self) -> ServerProcess:
-        return self.start() if self.process is None else self
+    def __enter__(self) -> Self:
+        if self.process is None:
+            self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

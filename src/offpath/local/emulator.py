@@ -34,6 +34,8 @@ from offpath.local.clock import EmulatorClock
 from offpath.local.delivery import Deliveries, error_code
 from offpath.local.endpoints import Endpoints
 from offpath.local.esm import BatchResult, EventSourceMapping
+from offpath.local.function_env import ignored_names, resolve_environment
+from offpath.local.function_runtime import Runtime, resolve_runtime
 from offpath.local.http_api import HttpApi
 from offpath.local.lambda_env import FunctionConfig, FunctionPool, Invocation
 from offpath.local.provision import Provisioned, provision
@@ -70,6 +72,8 @@ class EmulatorOptions:
     extra_environment: dict[str, str] = field(default_factory=dict)
     function_logs: Path | None = None  # a directory: <LogicalId>.log per function
     seed: int | None = None  # of the random firing delays in flexible time windows
+    fast: bool = False  # every function on the shared development environment
+    env_vars: dict[str, dict[str, Any]] = field(default_factory=dict)  # SAM's --env-vars
 
 
 @dataclass
@@ -92,6 +96,7 @@ class Emulator:
         self.clients: Clients | None = None
         self.provisioned: Provisioned | None = None
         self.pools: dict[str, FunctionPool] = {}
+        self.runtimes: dict[str, Runtime] = {}
         self.mappings: list[_Mapping] = []
         self.schedules: dict[str, LocalSchedule] = {}
         self.http: HttpApi | None = None
@@ -142,9 +147,18 @@ class Emulator:
         self.async_invoker.configs = {
             logical_id: spec.async_config for logical_id, spec in topology.functions.items()
         }
+        for name in ignored_names(
+            {f.logical_id: f.environment for f in topology.functions.values()},
+            self.options.env_vars,
+        ):
+            self.log(f"--env-vars: {name} is not declared in the template; ignored (as by SAM)")
         for spec in topology.functions.values():
+            runtime = resolve_runtime(
+                spec, self.options.template.parent, fast=self.options.fast, log=self.log
+            )
+            self.runtimes[spec.logical_id] = runtime
             self.pools[spec.logical_id] = FunctionPool(
-                self._config(spec),
+                self._config(spec, runtime),
                 max_environments=self._concurrency(spec),
                 on_invocation=self._record,
                 clock_offset_s=lambda: self.clock.offset_s,
@@ -220,9 +234,12 @@ class Emulator:
     def api_url(self) -> str | None:
         return self.http.url if self.http else None
 
-    def _config(self, spec: FunctionSpec) -> FunctionConfig:
+    def _config(self, spec: FunctionSpec, runtime: Runtime) -> FunctionConfig:
+        declared = resolve_environment(
+            spec.logical_id, spec.environment, os.environ, self.options.env_vars
+        )
         environment = {
-            **spec.environment,
+            **declared,
             # The same endpoints the emulator provisioned on, service by service.
             **self.endpoints.environment(),
             "AWS_REGION": self.options.region,
@@ -241,16 +258,28 @@ class Emulator:
         return FunctionConfig(
             name=spec.logical_id,
             handler=spec.handler,
-            code_root=str((self.options.template.parent / spec.code_uri).resolve()),
+            code_root=runtime.paths[0],
             timeout_s=spec.timeout_s,
             memory_mb=spec.memory_mb,
             environment=environment,
+            python=runtime.python,
+            paths=runtime.paths,
+            read_only=runtime.paths,
+            writable=tuple(str(p) for p in self._emulator_files()),
+            runtime=spec.runtime,
             log_file=(
                 str(self.options.function_logs / f"{spec.logical_id}.log")
                 if self.options.function_logs
                 else None
             ),
         )
+
+    def _emulator_files(self) -> list[Path]:
+        """What the emulator gives functions to write, even inside their code."""
+        files = [self.options.outbox, self.options.function_logs]
+        return [f for f in files if f is not None] + [
+            f.parent for f in files if f is not None and f == self.options.outbox
+        ]
 
     @staticmethod
     def _concurrency(spec: FunctionSpec) -> int:

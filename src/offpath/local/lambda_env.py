@@ -1,34 +1,47 @@
 """Lambda execution environments as child processes.
 
-Each environment is one process that imports the handler on its first invocation
-(the cold start) and keeps module state between invocations (warm), as Lambda
-does. The parent enforces the function's Timeout by killing the process, and a
-crash (even ``os._exit``) fails only that invocation: the environment is replaced.
+Each environment is one process of the function's own interpreter (its template's
+runtime, with only what its build installs: :mod:`offpath.local.function_runtime`),
+running :mod:`offpath.local.shims.lambda_runtime`. As on Lambda
+(https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html):
+
+- the first invocation of an environment starts with its init phase, the handler's
+  import, which has its own 10 s; if init runs out of them, the environment is
+  replaced and init runs again inside the invocation, on the function's Timeout
+  (a "suppressed init");
+- the invocation has the function's ``Timeout`` from its own start (the context's
+  deadline too); past it the process is killed;
+- the process may use ``MemorySize``: past it, it is killed (``Runtime.OutOfMemory``);
+- module state survives between invocations (warm); a crash, even ``os._exit``,
+  fails only that invocation, and the environment is replaced.
+
+It speaks JSON over a socket pair, never pickle, and starts no ``multiprocessing``
+child, so the user's ``__main__`` is never imported again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
-import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
-from offpath.invocation import clock_offset
-from offpath.local.context import LocalContext
 from offpath.local.esm import InvocationFailed
+
+RUNTIME_SHIM = Path(__file__).resolve().parent / "shims" / "lambda_runtime.py"
+INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit (on-demand functions)
+MEMORY_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,13 @@ class FunctionConfig:
     memory_mb: int
     environment: dict[str, str]
     log_file: str | None = None  # None: the function's stdout and stderr are ours
+    python: str = ""  # the interpreter; "" for the one running offpath
+    paths: tuple[str, ...] = ()  # sys.path entries before its packages; () for code_root
+    read_only: tuple[str, ...] = ()  # Lambda's /var/task: the code; () for code_root
+    writable: tuple[str, ...] = ()  # within it, files the emulator gives the function
+    runtime: str = "python3.12"
+    init_timeout_s: float = INIT_TIMEOUT_S
+    enforce_memory: bool = True
 
 
 @dataclass
@@ -57,99 +77,137 @@ class Invocation:
     failures_out: int = 0
     error: str | None = None
     at: float = field(default_factory=time.time)
+    init_ms: float | None = None  # the init phase, on a cold start
+    max_memory_mb: float | None = None
 
 
-def _environment_main(conn: Connection) -> None:  # pragma: no cover - the child process
-    """The child: read its config, import on first use, serve invocations until closed."""
-    config = FunctionConfig(**json.loads(conn.recv_bytes()))
-    os.environ.update(config.environment)
-    sys.path.insert(0, config.code_root)
-    handler: Callable[[Any, Any], Any] | None = None
-    while True:
-        try:
-            request = json.loads(conn.recv_bytes())
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        cold = handler is None
-        try:
-            if handler is None:
-                module_name, _, attr = config.handler.rpartition(".")
-                handler = getattr(importlib.import_module(module_name), attr)
-            context = LocalContext(
-                function_name=config.name,
-                timeout_s=config.timeout_s,
-                memory_limit_in_mb=config.memory_mb,
-                aws_request_id=request["request_id"],
-                region=config.environment.get("AWS_REGION", "us-east-1"),
-            )
-            with clock_offset(request.get("clock_offset_s", 0.0)):
-                response = handler(request["event"], context)
-            # Lambda serialises the response as JSON; so do we, and fail as it does.
-            reply = {"ok": True, "cold": cold, "response": response}
-            payload = json.dumps(reply)
-        except KeyboardInterrupt:
-            return
-        except BaseException as exc:  # noqa: BLE001 -- report every error as Lambda does
-            payload = json.dumps(
-                {
-                    "ok": False,
-                    "cold": cold,
-                    "error": {
-                        "errorType": type(exc).__name__,
-                        "errorMessage": str(exc),
-                        "stackTrace": traceback.format_exception(exc),
-                    },
-                }
-            )
-        conn.send_bytes(payload.encode())
+def process_environment(config: FunctionConfig) -> dict[str, str]:
+    """The variables a Lambda execution environment has, then the function's own.
+
+    Nothing else of the shell's comes through: on Lambda nothing would.
+    """
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": config.code_root,
+        "LAMBDA_RUNTIME_DIR": str(RUNTIME_SHIM.parent),
+        "_HANDLER": config.handler,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(config.timeout_s)),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        # Line by line into the log, as Lambda ships lines to CloudWatch Logs.
+        "PYTHONUNBUFFERED": "1",
+    }
+    return {**base, **config.environment}
+
+
+def resident_mb(pid: int) -> float | None:
+    """The process's resident memory (Linux /proc), or None where it cannot be read."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
 class ExecutionEnvironment:
-    """One process for one function: cold on its first invocation, warm after.
-
-    A plain child process (``python -m offpath.local.lambda_env``), not
-    multiprocessing's spawn, so the user's ``__main__`` is never re-imported; it
-    speaks JSON over a socket pair, never pickle.
-    """
+    """One process for one function: init on its first invocation, warm after."""
 
     def __init__(self, config: FunctionConfig) -> None:
         self.config = config
+        self.invocations = 0
+        self.initialized = False
+        self.init_ms: float | None = None
+        self.max_memory_mb = 0.0
+        self._start()
+
+    def _start(self) -> None:
+        config = self.config
         parent, child = socket.socketpair()
         log = open(config.log_file, "ab") if config.log_file else None  # noqa: SIM115
         try:
-            self.process = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
-                [sys.executable, "-m", "offpath.local.lambda_env", str(child.fileno())],
+            self.process = subprocess.Popen(  # noqa: S603 -- our own runtime, fixed arguments
+                [config.python or _own_python(), str(RUNTIME_SHIM), str(child.fileno())],
                 pass_fds=[child.fileno()],
                 cwd=config.code_root,
                 stdout=log,
                 stderr=subprocess.STDOUT if log else None,
-                # Line by line into the file, as Lambda ships lines to CloudWatch Logs.
-                env={**os.environ, "PYTHONUNBUFFERED": "1"} if log else None,
+                env=process_environment(config),
             )
         finally:
             if log is not None:
                 log.close()  # the child has its own descriptor
         child.close()
         self.parent = Connection(parent.detach())
-        self.parent.send_bytes(json.dumps(dataclasses.asdict(config)).encode())
-        self.invocations = 0
+        setup = {
+            **dataclasses.asdict(config),
+            "paths": list(config.paths or (config.code_root,)),
+            "read_only": list(config.read_only or (config.code_root,)),
+        }
+        self.parent.send_bytes(json.dumps(setup).encode())
 
     def invoke(
         self, event: dict[str, Any], request_id: str, clock_offset_s: float = 0.0
     ) -> dict[str, Any]:
-        """Run one invocation; raises :class:`InvocationFailed` on timeout or crash."""
+        """Run one invocation (after init, on a cold start); raises
+        :class:`InvocationFailed` on timeout, crash or memory exhaustion."""
         self.invocations += 1
-        request = {"event": event, "request_id": request_id, "clock_offset_s": clock_offset_s}
+        budget_s = self.config.timeout_s
+        if not self.initialized:
+            reply, budget_s = self._init()
+            if not reply["ok"]:
+                return reply
+        request = {
+            "type": "invoke",
+            "event": event,
+            "request_id": request_id,
+            "clock_offset_s": clock_offset_s,
+            "timeout_s": budget_s,
+        }
+        return self._call(request, budget_s, "Task timed out after {:.2f} seconds")
+
+    def _init(self) -> tuple[dict[str, Any], float]:
+        """The init phase: its own 10 s; past them, once more inside the invocation."""
+        started = time.monotonic()
+        try:
+            reply = self._call({"type": "init"}, self.config.init_timeout_s, "init timed out")
+        except InvocationFailed as exc:
+            if "init timed out" not in str(exc):
+                raise
+            # Suppressed init: a fresh environment, init on the invocation's Timeout.
+            self._start()
+            started = time.monotonic()
+            reply = self._call(
+                {"type": "init"}, self.config.timeout_s, "Task timed out after {:.2f} seconds"
+            )
+        elapsed_s = time.monotonic() - started
+        self.initialized = bool(reply["ok"])
+        self.init_ms = reply.get("init_ms", elapsed_s * 1000)
+        budget_s = self.config.timeout_s
+        if self.config.init_timeout_s < elapsed_s:  # a suppressed init spent the Timeout
+            budget_s = max(0.0, budget_s - elapsed_s)
+        return reply, budget_s
+
+    def _call(self, request: dict[str, Any], timeout_s: float, on_timeout: str) -> dict[str, Any]:
         try:
             self.parent.send_bytes(json.dumps(request).encode())
-            ready = self.parent.poll(self.config.timeout_s)
+            ready = self._wait(timeout_s)
         except OSError:
             ready = True  # the process is gone: recv below reports it
-        if not ready:
+        if ready == "memory":
             self.kill()
             raise InvocationFailed(
-                f"{self.config.name}: Task timed out after {self.config.timeout_s:.2f} seconds"
+                f"{self.config.name}: Runtime.OutOfMemory: Runtime exited with error: "
+                f"signal: killed (Max Memory Used: {self.max_memory_mb:.0f} MB of "
+                f"{self.config.memory_mb} MB)"
             )
+        if not ready:
+            self.kill()
+            raise InvocationFailed(f"{self.config.name}: {on_timeout.format(timeout_s)}")
         try:
             reply: dict[str, Any] = json.loads(self.parent.recv_bytes())
         except (EOFError, OSError):
@@ -158,6 +216,22 @@ class ExecutionEnvironment:
                 f"{self.config.name}: Runtime exited with error: exit status {code}"
             ) from None
         return reply
+
+    def _wait(self, timeout_s: float) -> bool | str:
+        """True when a reply is there, False at the deadline, "memory" past MemorySize."""
+        deadline = time.monotonic() + timeout_s
+        limit_mb = self.config.memory_mb if self.config.enforce_memory else None
+        while True:
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                return False
+            if self.parent.poll(min(MEMORY_POLL_S, left_s)):
+                return True
+            used = resident_mb(self.process.pid)
+            if used is not None:
+                self.max_memory_mb = max(self.max_memory_mb, used)
+                if limit_mb is not None and used > limit_mb:
+                    return "memory"
 
     @property
     def alive(self) -> bool:
@@ -175,6 +249,12 @@ class ExecutionEnvironment:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(2)
         self.kill()
+
+
+def _own_python() -> str:
+    import sys
+
+    return sys.executable
 
 
 class FunctionPool:
@@ -241,17 +321,26 @@ class FunctionPool:
             reply = env.invoke(event, request_id, offset_s)
         except InvocationFailed as exc:
             healthy = False
-            self._log(request_id, cold, started, event, None, str(exc))
+            self._log(request_id, cold, started, event, None, str(exc), env)
             raise
         finally:
             self._release(env, healthy)
         if not reply["ok"]:
             error = reply["error"]
             message = f"{error['errorType']}: {error['errorMessage']}"
-            self._log(request_id, cold, started, event, None, message)
+            self._log(request_id, cold, started, event, None, message, env)
+            if not env.initialized:
+                self._discard(env)  # an init error: the next invocation starts afresh
             raise InvocationFailed(message)
-        self._log(request_id, cold, started, event, reply["response"], None)
+        self._log(request_id, cold, started, event, reply["response"], None, env)
         return reply["response"]
+
+    def _discard(self, env: ExecutionEnvironment) -> None:
+        with self._lock:
+            if env in self._idle:
+                self._idle.remove(env)
+            self._all.discard(env)
+        env.kill()
 
     def _log(
         self,
@@ -261,6 +350,7 @@ class FunctionPool:
         event: dict[str, Any],
         response: Any,
         error: str | None,
+        env: ExecutionEnvironment | None = None,
     ) -> None:
         if self.on_invocation is None:
             return
@@ -276,6 +366,8 @@ class FunctionPool:
                 records_in=len(records) if isinstance(records, list) else 0,
                 failures_out=len(failures) if isinstance(failures, list) else 0,
                 error=error,
+                init_ms=env.init_ms if env is not None and cold else None,
+                max_memory_mb=env.max_memory_mb or None if env is not None else None,
             )
         )
 
@@ -286,7 +378,3 @@ class FunctionPool:
             self._idle.clear()
         for env in envs:
             env.stop()
-
-
-if __name__ == "__main__":  # pragma: no cover - the child process
-    _environment_main(Connection(int(sys.argv[1])))

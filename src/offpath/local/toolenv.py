@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from offpath.errors import ConfigurationError
@@ -25,6 +26,17 @@ STAMP = ".offpath-stamp"
 
 class EnvironmentBuildError(ConfigurationError):
     """A virtual environment could not be made (no interpreter, no package index...)."""
+
+
+@dataclass(frozen=True)
+class Install:
+    """One install step: requirement lines, with or without their dependencies."""
+
+    requirements: Sequence[str]
+    no_deps: bool = False
+
+    def stamp(self) -> str:
+        return ("--no-deps " if self.no_deps else "") + "\n".join(self.requirements)
 
 
 def stamp_of(python: str, requirements: Sequence[str]) -> str:
@@ -76,57 +88,62 @@ def is_current(venv: Path, stamp: str) -> bool:
 def ensure_venv(
     venv: Path,
     python: str,
-    requirements: Sequence[str],
+    requirements: Sequence[str] | Sequence[Install],
     *,
     log: object = None,
     timeout_s: float = 900,
+    compile_bytecode: bool = False,
 ) -> Path:
-    """The environment at ``venv`` made by ``python`` with ``requirements`` (pip lines).
-
-    Returns its interpreter. Made only when missing or made from other inputs.
+    """The environment at ``venv`` made by ``python`` with ``requirements`` (pip lines,
+    or install steps run in order). Returns its interpreter. Made only when missing
+    or made from other inputs.
 
     Raises:
         EnvironmentBuildError: the interpreter or the installer failed (its output
             says why: no network, no such version...).
     """
-    stamp = stamp_of(python, requirements)
+    installs = [r if isinstance(r, Install) else Install([r]) for r in requirements]
+    if installs and not any(isinstance(r, Install) for r in requirements):
+        installs = [Install([str(r) for r in requirements])]
+    stamp = stamp_of(python, [i.stamp() for i in installs])
     if is_current(venv, stamp):
         return venv_python(venv)
     with _locked(venv):
         if is_current(venv, stamp):  # made by another process while we waited
             return venv_python(venv)
         if callable(log):
-            log(f"creating {venv} ({len(requirements)} requirements, once)")
+            count = sum(len(i.requirements) for i in installs)
+            log(f"creating {venv} ({count} requirements, once)")
         shutil.rmtree(venv, ignore_errors=True)
-        listing = venv.with_name(venv.name + ".requirements.txt")
-        listing.write_text("\n".join(requirements) + "\n")
-        try:
-            for command in _commands(venv, python, listing):
+        _run(_venv_command(venv, python), timeout_s)
+        for index, install in enumerate(installs):
+            listing = venv.with_name(f"{venv.name}.requirements-{index}.txt")
+            listing.write_text("\n".join(install.requirements) + "\n")
+            try:
+                command = _install_command(venv, listing, install.no_deps, compile_bytecode)
                 _run(command, timeout_s)
-        finally:
-            listing.unlink(missing_ok=True)
+            finally:
+                listing.unlink(missing_ok=True)
         (venv / STAMP).write_text(stamp)
     return venv_python(venv)
 
 
-def _commands(venv: Path, python: str, listing: Path) -> list[list[str]]:
+def _venv_command(venv: Path, python: str) -> list[str]:
     uv = shutil.which("uv")
     if uv:
-        return [
-            [uv, "venv", "--quiet", "--python", python, str(venv)],
-            [
-                uv,
-                "pip",
-                "install",
-                "--quiet",
-                "--python",
-                str(venv_python(venv)),
-                "-r",
-                str(listing),
-            ],
-        ]
-    pip = [str(venv_python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    return [[python, "-m", "venv", str(venv)], [*pip, "-r", str(listing)]]
+        return [uv, "venv", "--quiet", "--python", python, str(venv)]
+    return [python, "-m", "venv", str(venv)]
+
+
+def _install_command(venv: Path, listing: Path, no_deps: bool, compile_bytecode: bool) -> list[str]:
+    uv = shutil.which("uv")
+    flags = ["--no-deps"] if no_deps else []
+    target = str(venv_python(venv))
+    if uv:
+        flags += ["--compile-bytecode"] if compile_bytecode else []
+        return [uv, "pip", "install", "-q", "--python", target, *flags, "-r", str(listing)]
+    pip = [target, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    return [*pip, *flags, "-r", str(listing)]
 
 
 def _run(command: list[str], timeout_s: float) -> None:

@@ -1,0 +1,193 @@
+"""Functions run as on Lambda: their runtime's Python, only their build's packages,
+init apart from the invocation, MemorySize, a read-only /var/task, SAM's variables.
+
+AWS behaviour each test pins (docs.aws.amazon.com/lambda/latest/dg/):
+- lambda-runtime-environment.html: the init phase has its own 10 s, then runs again
+  inside the invocation on the function's timeout; /var/task is read-only, /tmp not;
+- python-handler.html / awslambdaric: an import failure is Runtime.ImportModuleError,
+  "Unable to import module 'M': No module named 'X'";
+- an invocation past MemorySize is killed (Runtime.OutOfMemory);
+- sam local invoke: --env-vars over the shell over the template, declared names only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offpath.local.esm import InvocationFailed
+from offpath.local.lambda_env import FunctionConfig, FunctionPool
+from offpath.local.pythons import find_python
+from tests.emulator.conftest import HERE, StartEmulator
+from tests.support import EVENTS, ROOT, TEMPLATE
+
+pytestmark = [
+    pytest.mark.emulator,
+    pytest.mark.skipif(find_python("3.12") is None, reason="needs Python 3.12 on the machine"),
+]
+RUNTIME = HERE / "runtime.yaml"
+
+
+def test_a_function_runs_on_its_runtimes_python_with_only_its_own_packages(
+    start_emulator: StartEmulator,
+) -> None:
+    emulator = start_emulator(RUNTIME)
+
+    probe = emulator.invoke("Probe", {})
+
+    assert probe["python"] == "3.12"
+    assert emulator.runtimes["Probe"].isolated
+    assert probe["has_pytest"] is False, "a development package its build does not install"
+    assert probe["tz"] == ":UTC"
+    assert probe["task_root"] == str(ROOT)
+
+
+def test_the_same_function_with_fast_runs_on_the_shared_environment(
+    start_emulator: StartEmulator,
+) -> None:
+    emulator = start_emulator(RUNTIME, fast=True)
+
+    probe = emulator.invoke("Probe", {})
+
+    assert probe["python"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert probe["has_pytest"] is True
+    assert not emulator.runtimes["Probe"].isolated
+
+
+def test_a_task_importing_a_package_its_build_lacks_fails_as_on_lambda(
+    start_emulator: StartEmulator,
+) -> None:
+    """The issue's case: httpx imported by a task module, present in the development
+    environment, absent from WorkerFunction's build (infra/requirements-lambda.txt)."""
+    modules = {"OFFPATH_TASK_MODULES": "functions.shared.tasks,tests.emulator.needs_httpx"}
+    event = json.loads((EVENTS / "sqs.json").read_text())
+    emulator = start_emulator(TEMPLATE, extra_environment=modules)
+
+    with pytest.raises(InvocationFailed) as failed:
+        emulator.invoke("WorkerFunction", event)
+
+    # The worker imports its task modules on its first invocation: Lambda reports
+    # the handler's exception by its type and message.
+    assert str(failed.value) == "ModuleNotFoundError: No module named 'httpx'"
+    shared = start_emulator(TEMPLATE, extra_environment=modules, fast=True)
+    assert shared.invoke("WorkerFunction", event) == {"batchItemFailures": []}
+
+
+def test_a_handler_module_importing_a_missing_package_is_a_runtime_import_module_error(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "handler.py").write_text("import httpx\n\ndef handler(event, context):\n    return 1\n")
+    (app / "requirements.txt").write_text("")  # its build installs nothing
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fetch:\n"
+        "    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: app\n"
+        "      Handler: handler.handler\n      Runtime: python3.12\n"
+    )
+    emulator = start_emulator(template)
+
+    for _ in range(2):  # every invocation reports it, and the environment starts afresh
+        with pytest.raises(InvocationFailed) as failed:
+            emulator.invoke("Fetch", {})
+        assert str(failed.value) == (
+            "Runtime.ImportModuleError: Unable to import module 'handler': No module named 'httpx'"
+        )
+    assert [i.cold for i in emulator.invocations] == [True, True]
+
+
+def test_init_has_its_own_time_and_the_deadline_starts_with_the_invocation(
+    start_emulator: StartEmulator,
+) -> None:
+    """The probe's import takes 2.5 s, more than its 2 s Timeout."""
+    emulator = start_emulator(RUNTIME)
+
+    probe = emulator.invoke("Probe", {})
+
+    assert probe["remaining_ms"] > 1500, "the import did not eat the invocation's time"
+    [invocation] = emulator.invocations
+    assert invocation.cold and invocation.init_ms is not None and invocation.init_ms >= 2400
+
+
+def test_an_init_past_its_limit_runs_again_inside_the_invocation(tmp_path: Path) -> None:
+    """Lambda's suppressed init: a fresh environment, init on the function's Timeout."""
+    config = FunctionConfig(
+        name="Probe",
+        handler="tests.emulator.runtime_probe.handler",
+        code_root=str(ROOT),
+        timeout_s=5,
+        memory_mb=512,
+        environment={"PROBE_INIT_SLEEP_S": "1.0"},
+        init_timeout_s=0.5,
+    )
+    pool = FunctionPool(config)
+    try:
+        probe = pool.invoke({})
+    finally:
+        pool.stop()
+
+    assert probe["remaining_ms"] < 4500, "the second init counted against the Timeout"
+    assert probe["remaining_ms"] > 2500
+
+
+def test_memory_past_memory_size_kills_the_invocation_and_the_next_one_is_cold(
+    start_emulator: StartEmulator,
+) -> None:
+    emulator = start_emulator(RUNTIME, extra_environment={"PROBE_INIT_SLEEP_S": "0"})
+    assert emulator.invoke("Probe", {"action": "allocate", "mb": 16}) == {"allocated_mb": 16}
+
+    with pytest.raises(InvocationFailed, match=r"Runtime.OutOfMemory.*of 128 MB"):
+        emulator.invoke("Probe", {"action": "allocate", "mb": 400})
+
+    assert emulator.invoke("Probe", {})["python"] == "3.12"
+    assert [i.cold for i in emulator.invocations] == [True, False, True]
+
+
+def test_the_code_is_read_only_and_tmp_is_not(start_emulator: StartEmulator) -> None:
+    emulator = start_emulator(RUNTIME, extra_environment={"PROBE_INIT_SLEEP_S": "0"})
+    inside = ROOT / "tests" / "emulator" / f"written-{uuid.uuid4().hex}.txt"
+
+    refused = emulator.invoke("Probe", {"action": "write", "path": str(inside)})
+    allowed = emulator.invoke("Probe", {"action": "write", "path": f"/tmp/{inside.name}"})
+
+    assert refused == {"written": False, "error": f"[Errno 30] Read-only file system: '{inside}'"}
+    assert not inside.exists()
+    assert allowed == {"written": True}
+    Path(f"/tmp/{inside.name}").unlink()
+
+
+@pytest.mark.parametrize(
+    ("shell", "env_vars", "expected"),
+    [
+        ({}, {}, "from-the-template"),
+        ({"GREETING": "from-the-shell"}, {}, "from-the-shell"),
+        ({"GREETING": "from-the-shell"}, {"Parameters": {"GREETING": "all"}}, "all"),
+        (
+            {"GREETING": "from-the-shell"},
+            {"Parameters": {"GREETING": "all"}, "Probe": {"GREETING": "mine"}},
+            "mine",
+        ),
+    ],
+)
+def test_variables_take_the_env_vars_file_then_the_shell_then_the_template(
+    start_emulator: StartEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    shell: dict[str, str],
+    env_vars: dict[str, Any],
+    expected: str,
+) -> None:
+    for name, value in {**shell, "SHELL_ONLY": "not declared"}.items():
+        monkeypatch.setenv(name, value)
+    emulator = start_emulator(
+        RUNTIME, env_vars=env_vars, extra_environment={"PROBE_INIT_SLEEP_S": "0"}, fast=True
+    )
+
+    environment = emulator.invoke("Probe", {})["environment"]
+
+    assert environment == {"GREETING": expected}, "undeclared names never come through"
