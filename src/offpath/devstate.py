@@ -36,6 +36,9 @@ class DevState:
             template holds no offpath jobs).
         environment: the default pool's worker environment as the template sets it
             (``OFFPATH_TASK_MODULES`` among them), for the CLI to read as a function would.
+        endpoints: each service's endpoint as the functions get it
+            (``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>``), where the services
+            are on several backends.
     """
 
     api: str
@@ -43,6 +46,7 @@ class DevState:
     control: str
     location: Location | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +55,7 @@ class DevState:
             "control": self.control,
             "location": self.location.to_json() if self.location else None,
             "environment": self.environment,
+            "endpoints": self.endpoints,
         }
 
     @classmethod
@@ -62,6 +67,7 @@ class DevState:
             control=str(data["control"]),
             location=Location.from_json(location) if location else None,
             environment={str(k): str(v) for k, v in (data.get("environment") or {}).items()},
+            endpoints={str(k): str(v) for k, v in (data.get("endpoints") or {}).items()},
         )
 
 

@@ -70,13 +70,14 @@ class ControlServer:
         emulator = self.emulator
         provisioned = emulator.provisioned
         api = emulator.api_url or ""
+        endpoints = emulator.endpoints.environment()
         if provisioned is None or not provisioned.has_jobs:
-            return DevState(api, emulator.endpoint, self.url)
+            return DevState(api, emulator.endpoint, self.url, endpoints=endpoints)
         location = provisioned.location
         worker = location.pool().function
         functions = provisioned.topology.functions
         environment = provisioned.environment(worker) if worker in functions else {}
-        return DevState(api, emulator.endpoint, self.url, location, environment)
+        return DevState(api, emulator.endpoint, self.url, location, environment, endpoints)
 
     def start(self) -> ControlServer:
         self.dashboard.start()
@@ -135,9 +136,15 @@ class ControlServer:
                 return 200, {"response": emulator.invoke(parts[1], body)}
             if method == "POST" and parts[:1] == ["schedules"] and parts[2:] == ["fire"]:
                 return 200, {"response": emulator.fire(parts[1])}
-            if method == "POST" and parts == ["clock"]:
-                emulator.advance(float(body.get("advance_s", 0)))
-                return 200, {"now": emulator.clock.now().isoformat()}
+            if parts == ["clock"] and method in ("GET", "POST"):
+                if method == "POST":
+                    emulator.advance(float(body.get("advance_s", 0)))
+                return 200, {
+                    "now": emulator.clock.now().isoformat(),
+                    "offset_s": emulator.clock.offset_s,
+                }
+            if method == "GET" and parts == ["environments"]:
+                return 200, emulator.function_environments()
             if method == "GET" and parts == ["invocations"]:
                 # list() copies the deque in one step; iterating it while a poller
                 # appends would raise.
@@ -146,6 +153,8 @@ class ControlServer:
             return 502, {"error": str(exc)}
         except KeyError as exc:
             return 404, {"error": str(exc.args[0]) if exc.args else "not found"}
+        except ValueError as exc:  # a clock moved backwards, a duration that is not one
+            return 400, {"error": str(exc)}
         return 404, {"error": f"no route {method} {path}"}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

@@ -274,6 +274,21 @@ class Emulator:
             ),
         )
 
+    def function_environments(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Per function: its declared variables as resolved here, and the endpoints."""
+        assert self.provisioned is not None
+        return {
+            logical_id: {
+                "declared": {
+                    name: pool.config.environment[name]
+                    for name in self.provisioned.topology.functions[logical_id].environment
+                    if name in pool.config.environment
+                },
+                "endpoints": self.endpoints.environment(),
+            }
+            for logical_id, pool in self.pools.items()
+        }
+
     def _emulator_files(self) -> list[Path]:
         """What the emulator gives functions to write, even inside their code."""
         files = [self.options.outbox, self.options.function_logs]

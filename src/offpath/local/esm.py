@@ -111,15 +111,17 @@ class EventSourceMapping:
     def _receive_frozen(self) -> list[MessageTypeDef]:
         messages, self._carried, size = self._fit([], self._carried, _EVENT_OVERHEAD_BYTES)
         while not self._carried and len(messages) < self.batch_size:
+            asked = min(10, self.batch_size - len(messages))
             got = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
-                MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
+                MaxNumberOfMessages=asked,
                 WaitTimeSeconds=0,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             messages, self._carried, size = self._fit(messages, got, size)
-            if not got or not self.batching_window_s:
+            # Fewer than asked: nothing more is visible now (no need to ask again).
+            if len(got) < asked or not self.batching_window_s:
                 break
         return messages
 

@@ -43,4 +43,24 @@ def list_schedules(
                 ],
             }
         )
-    return rows
+    return rows + [_one_off_row(one_off) for one_off in one_offs or []]
+
+
+def _one_off_row(one_off: OneOff) -> dict[str, Any]:
+    """A delayed job's one-time schedule, as ``offpath schedules list`` shows it."""
+    try:
+        task = json.loads(one_off.input).get("task")
+    except (ValueError, AttributeError):
+        task = None
+    return {
+        "name": one_off.name,
+        "kind": "one-off",
+        "expression": one_off.expression,
+        "timezone": one_off.timezone,
+        "task": task,
+        "function": None,
+        "target": one_off.target_arn,
+        "enabled": True,
+        "after_completion": "DELETE" if one_off.delete_after else "NONE",
+        "next": [_iso(one_off.due_at)],
+    }

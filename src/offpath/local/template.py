@@ -128,7 +128,16 @@ class Resolver:
 
 
 def parameter_defaults(template: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameter values: overrides, else the template's defaults."""
+    """Parameter values: overrides, else the template's defaults.
+
+    Raises:
+        TemplateError: an override naming no parameter of the template, or a
+            parameter with neither a value nor a default.
+    """
+    unknown = sorted(set(overrides) - set(template.get("Parameters", {})))
+    if unknown:
+        known = ", ".join(sorted(template.get("Parameters", {}))) or "none"
+        raise TemplateError(f"no parameter {', '.join(unknown)} in the template (it has: {known})")
     values: dict[str, Any] = {}
     for name, spec in template.get("Parameters", {}).items():
         if name in overrides:
