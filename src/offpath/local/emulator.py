@@ -10,38 +10,34 @@ HttpApi, polls SQS like Lambda's event source mapping, and fires schedules. With
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
 import os
 import random
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from offpath.aws import Clients
-from offpath.local.async_invoke import AsyncInvoker, Submit, as_message_body
+from offpath.local.async_invoke import AsyncInvoker
 from offpath.local.backends import DEFAULT_BACKEND, Backend, make_backend
 from offpath.local.clock import EmulatorClock
-from offpath.local.delivery import Deliveries, error_code
 from offpath.local.endpoints import Endpoints
 from offpath.local.esm import BatchResult, EventSourceMapping
+from offpath.local.firing import Firing
 from offpath.local.function_env import ignored_names, resolve_environment
 from offpath.local.function_runtime import Runtime, resolve_runtime
 from offpath.local.http_api import HttpApi
 from offpath.local.lambda_env import FunctionConfig, FunctionPool, Invocation
 from offpath.local.provision import Provisioned, provision
-from offpath.local.schedules import LocalSchedule, OneOff, list_one_offs, load_schedules
-from offpath.local.template import TemplateError
-from offpath.local.topology import Destination, FunctionSpec, SqsEventSpec
+from offpath.local.schedules import LocalSchedule
+from offpath.local.topology import FunctionSpec, SqsEventSpec
 
 # Any backend accepts any key; LocalStack and MiniStack take a 12-digit access key
 # as the account, so every backend names the account the template's ARNs name.
@@ -49,10 +45,6 @@ ACCOUNT_ID = "123456789012"
 LOCAL_CREDENTIALS = (ACCOUNT_ID, "offpath-local")
 DEFAULT_CONCURRENCY = 10  # Lambda's is 1000; a laptop's is lower
 POLL_WAIT_S = 2  # long-poll; short enough for a prompt Ctrl-C
-
-
-class NotEmulatedError(TemplateError):
-    """A target or destination offpath dev does not run (an SNS topic, an event bus)."""
 
 
 @dataclass
@@ -98,23 +90,10 @@ class Emulator:
         self.pools: dict[str, FunctionPool] = {}
         self.runtimes: dict[str, Runtime] = {}
         self.mappings: list[_Mapping] = []
-        self.schedules: dict[str, LocalSchedule] = {}
         self.http: HttpApi | None = None
         self.invocations: deque[Invocation] = deque(maxlen=1000)
         self.rng = random.Random(options.seed)  # noqa: S311 -- firing delays, not secrets
-        self.deliveries = Deliveries(self.clock.now, log)
-        self.async_invoker = AsyncInvoker(
-            invoke=lambda fn, event, offset_s: self.pools[fn].invoke(
-                event, clock_offset_s=offset_s
-            ),
-            configs={},
-            send=self._send_to,
-            clock=self.clock.now,
-            function_arn=self._function_arn,
-            log=log,
-        )
-        self._fired_one_offs: set[tuple[str, str, datetime]] = set()
-        self._one_off_jitter_s: dict[tuple[str, str, datetime], float] = {}
+        self.firing: Firing | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._executor: ThreadPoolExecutor | None = None
@@ -143,10 +122,15 @@ class Emulator:
         topology = self.provisioned.topology
         if self.options.function_logs is not None:
             self.options.function_logs.mkdir(parents=True, exist_ok=True)
-        self.schedules = load_schedules(topology, self.clock.now(), self.rng)
-        self.async_invoker.configs = {
-            logical_id: spec.async_config for logical_id, spec in topology.functions.items()
-        }
+        self.firing = Firing(
+            self.clients,
+            self.provisioned,
+            lambda fn, event, offset_s: self.pools[fn].invoke(event, clock_offset_s=offset_s),
+            self.clock,
+            region=self.options.region,
+            rng=self.rng,
+            log=self.log,
+        )
         for name in ignored_names(
             {f.logical_id: f.environment for f in topology.functions.values()},
             self.options.env_vars,
@@ -220,11 +204,6 @@ class Emulator:
     def server(self) -> Backend | None:
         """The started backend: its clock and its count of requests (``calls()``)."""
         return self.backend
-
-    def _function_arn(self, function: str) -> str:
-        assert self.provisioned is not None
-        arn: str = self.provisioned.topology.resolver.attrs[(function, "Arn")]
-        return arn
 
     @property
     def topology_not_emulated(self) -> list[str]:
@@ -351,163 +330,22 @@ class Emulator:
     def fire_due(self) -> list[tuple[str, datetime]]:
         """Fire every schedule tick and one-off schedule due by the emulator clock, retry
         the deliveries and asynchronous invocations now due, and run them all here."""
-        return self._fire_due(submit=None)
-
-    def _fire_due(self, submit: Submit | None) -> list[tuple[str, datetime]]:
-        fired = []
-        for name, schedule in self.schedules.items():
-            for tick in schedule.due(self.clock.now()):
-                self._deliver_tick(schedule, tick)
-                fired.append((name, tick))
-        fired += self._fire_one_offs()
-        self.deliveries.run_due()
-        self.async_invoker.run_due(submit)
-        return fired
-
-    def _fire_one_offs(self) -> list[tuple[str, datetime]]:
-        """Deliver due one-time schedules to their target, as EventBridge Scheduler would:
-        once each (``ActionAfterCompletion: NONE`` keeps the schedule, never fires it
-        again), within its flexible window, retried and dead-lettered by its own policy."""
-        assert self.clients is not None and self.provisioned is not None
-        groups = list(self.provisioned.topology.schedule_groups.values())
-        fired = []
-        for one_off in list_one_offs(self.clients.scheduler, groups):
-            if one_off.key in self._fired_one_offs:
-                continue
-            if self._one_off_fires_at(one_off) > self.clock.now():
-                continue
-            self._fired_one_offs.add(one_off.key)
-            self.deliveries.attempt(
-                f"one-off schedule {one_off.name}",
-                functools.partial(self._deliver_one_off, one_off),
-                one_off.retry,
-                functools.partial(self._dead_letter_one_off, one_off)
-                if one_off.dead_letter_arn
-                else None,
-            )
-            fired.append((one_off.name, one_off.due_at))
-        return fired
-
-    def _one_off_fires_at(self, one_off: OneOff) -> datetime:
-        if one_off.key not in self._one_off_jitter_s:
-            window_s = one_off.flexible_window_s
-            self._one_off_jitter_s[one_off.key] = self.rng.uniform(0, window_s) if window_s else 0
-        return one_off.due_at + timedelta(seconds=self._one_off_jitter_s[one_off.key])
-
-    def _deliver_one_off(self, one_off: OneOff, attempt: int) -> None:
-        assert self.clients is not None
-        body = one_off.input.replace("<aws.scheduler.attempt-number>", str(attempt))
-        function = self._function_by_arn(one_off.target_arn)
-        if function is not None:
-            self.async_invoker.accept(function, json.loads(body), due_at=one_off.due_at)
-        else:
-            self.clients.sqs.send_message(
-                QueueUrl=self._queue_url_of(one_off.target_arn), MessageBody=body
-            )
-        if one_off.delete_after:
-            self._delete_one_off(one_off)
-        self.log(f"one-off schedule {one_off.name} delivered (due {one_off.due_at})")
-
-    def _dead_letter_one_off(self, one_off: OneOff, exc: Exception, attempts: int) -> None:
-        """Scheduler's dead-letter message: the input, and why it was not delivered."""
-        assert self.clients is not None
-        attributes = {
-            "ERROR_CODE": error_code(exc),
-            "ERROR_MESSAGE": str(exc)[:256],
-            "EXECUTION_ID": str(uuid.uuid4()),
-            "RETRY_ATTEMPTS": str(attempts - 1),
-            "SCHEDULE_ARN": one_off.arn or one_off.name,
-            "TARGET_ARN": one_off.target_arn,
-        }
-        self._send_to_queue(one_off.dead_letter_arn or "", one_off.input, attributes)
-        if one_off.delete_after:
-            self._delete_one_off(one_off)
-
-    def _delete_one_off(self, one_off: OneOff) -> None:
-        assert self.clients is not None
-        with contextlib.suppress(self.clients.scheduler.exceptions.ResourceNotFoundException):
-            self.clients.scheduler.delete_schedule(Name=one_off.name, GroupName=one_off.group)
+        assert self.firing is not None, "start the emulator first"
+        return self.firing.fire_due()
 
     def fire(self, name: str) -> Any:
-        """Fire one schedule now (``offpath schedules fire NAME``): the function runs here,
-        asynchronously invoked as by EventBridge (a failure is retried later too)."""
-        if name not in self.schedules:
-            known = ", ".join(sorted(self.schedules)) or "none"
-            raise KeyError(f"no schedule named {name!r} (the template has: {known})")
-        schedule = self.schedules[name]
-        tick = self.clock.now().replace(microsecond=0)
-        schedule.fired.append(tick)
-        event = schedule.event(tick, self.options.region, ACCOUNT_ID)
-        self.log(f"schedule {name} fired by hand for {tick.isoformat()}")
-        return self.async_invoker.run_now(schedule.spec.function, event, tick)
+        """Fire one schedule now (``offpath schedules fire NAME``)."""
+        assert self.firing is not None, "start the emulator first"
+        return self.firing.fire(name)
 
-    def _deliver_tick(self, schedule: LocalSchedule, tick: datetime) -> None:
-        """EventBridge delivers the tick's event to the function: Lambda accepts it for
-        an asynchronous invocation that runs as if at the tick, even when the clock
-        jumped past several ticks at once."""
-        schedule.fired.append(tick)
-        spec = schedule.spec
-        self.log(f"schedule {spec.name} fired for {tick.isoformat()}")
+    @property
+    def schedules(self) -> dict[str, LocalSchedule]:
+        return self.firing.schedules if self.firing is not None else {}
 
-        def deliver(attempt: int) -> None:
-            event = schedule.event(tick, self.options.region, ACCOUNT_ID)
-            self.async_invoker.accept(spec.function, event, due_at=tick)
-
-        def dead_letter(exc: Exception, attempts: int) -> None:
-            source = "RULE_ARN" if spec.kind == "Schedule" else "SCHEDULE_ARN"
-            attributes = {
-                source: schedule.arn,
-                "TARGET_ARN": schedule.target_arn,
-                "ERROR_CODE": error_code(exc),
-                "ERROR_MESSAGE": str(exc)[:256],
-                "RETRY_ATTEMPTS": str(attempts - 1),
-            }
-            event = schedule.event(tick, self.options.region, ACCOUNT_ID)
-            self._send_to_queue(spec.dead_letter_arn or "", event, attributes)
-
-        self.deliveries.attempt(
-            f"schedule {spec.name}",
-            deliver,
-            spec.retry,
-            dead_letter if spec.dead_letter_arn else None,
-        )
-
-    # ------------------------------------------------------------------ destinations
-    def _function_by_arn(self, arn: str) -> str | None:
-        assert self.provisioned is not None
-        attrs = self.provisioned.topology.resolver.attrs
-        for logical_id in self.provisioned.topology.functions:
-            if arn in (attrs.get((logical_id, "Arn")), logical_id):
-                return logical_id
-        return None
-
-    def _queue_url_of(self, arn: str) -> str:
-        assert self.provisioned is not None
-        attrs = self.provisioned.topology.resolver.attrs
-        for logical_id, url in self.provisioned.queue_urls.items():
-            if attrs.get((logical_id, "Arn")) == arn:
-                return url
-        raise NotEmulatedError(f"{arn} is not a queue of this template")
-
-    def _send_to_queue(self, arn: str, body: Any, attributes: dict[str, str]) -> None:
-        assert self.clients is not None
-        self.clients.sqs.send_message(
-            QueueUrl=self._queue_url_of(arn),
-            MessageBody=as_message_body(body),
-            MessageAttributes={
-                k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v
-            },
-        )
-
-    def _send_to(self, where: Destination, body: Any, attributes: dict[str, str]) -> None:
-        """An asynchronous invocation's outcome to its destination or dead-letter queue."""
-        if where.kind == "SQS":
-            self._send_to_queue(where.arn, body, attributes)
-            return
-        function = self._function_by_arn(where.arn) if where.kind == "Lambda" else None
-        if function is None:
-            raise NotEmulatedError(f"{where.kind} destination {where.arn} is not emulated")
-        self.async_invoker.accept(function, body)
+    @property
+    def async_invoker(self) -> AsyncInvoker:
+        assert self.firing is not None, "start the emulator first"
+        return self.firing.async_invoker
 
     # ------------------------------------------------------------------ background
     def _start_background(self) -> None:
@@ -557,7 +395,8 @@ class Emulator:
         try:
             while not self._stop.wait(0.5):
                 try:
-                    self._fire_due(submit=pool.submit)
+                    if self.firing is not None:
+                        self.firing.run(submit=pool.submit)
                 except Exception as exc:  # noqa: BLE001 -- a failed tick must not stop the rest
                     self.log(f"schedule failed: {exc!r}")
         finally:
