@@ -333,21 +333,73 @@ def make_backend(name: str, host: str = "127.0.0.1", log: Callable[[str], None] 
     Raises:
         BackendError: an unknown name, or an environment that could not be made.
     """
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r} (choose one of {', '.join(BACKENDS)})")
     try:
-        if name == "moto":
-            return MotoBackend(host)
-        if name == "ministack":
-            # Any CPython 3.10+ runs it: the one running offpath (its base, not a venv).
-            python = os.environ.get("OFFPATH_MINISTACK_PYTHON") or getattr(
-                sys, "_base_executable", sys.executable
-            )
-            return MiniStackBackend(tool_python(name, python, log), host)
-        if name == "localstack":
-            python = os.environ.get("OFFPATH_LOCALSTACK_PYTHON") or find_python(LOCALSTACK_PYTHON)
-            # DynamoDB and Scheduler from moto (LocalStack's DynamoDB runs on Java).
-            return CompositeBackend(
-                MotoBackend(host), LocalStackBackend(tool_python(name, python, log), host)
-            )
+        alone = _alone(name, host, None, log)
     except EnvironmentBuildError as exc:
         raise BackendError(f"{name}: {exc}") from exc
-    raise BackendError(f"unknown backend {name!r} (choose one of {', '.join(BACKENDS)})")
+    if name == "localstack":
+        # DynamoDB and Scheduler from moto (LocalStack's DynamoDB runs on Java).
+        return CompositeBackend(MotoBackend(host), alone)
+    return alone
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m offpath.local.backends prepare|serve NAME``: for the scripts in infra/.
+
+    ``prepare`` makes the backend's pinned environment (once; CI runs it before the
+    tests); ``serve`` runs the backend alone on ``--port`` until interrupted and
+    prints the variables that point boto3 (and ``offpath dev``) at it.
+    """
+    import argparse
+    import signal
+    import threading
+
+    parser = argparse.ArgumentParser(prog="python -m offpath.local.backends")
+    parser.add_argument("action", choices=("prepare", "serve"))
+    parser.add_argument("name", choices=BACKENDS)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        backend = _alone(
+            args.name, args.host, args.port, log=lambda line: print(line, file=sys.stderr)
+        )
+    except (BackendError, EnvironmentBuildError) as exc:
+        print(f"{args.name}: {exc}", file=sys.stderr)
+        return 1
+    if args.action == "prepare":
+        print(f"{args.name}: ready")
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    backend.start()
+    try:
+        for name, value in backend.endpoints.environment().items():
+            print(f"export {name}={value}", flush=True)
+        stop.wait()
+    finally:
+        backend.stop()
+    return 0
+
+
+def _alone(
+    name: str, host: str, port: int | None, log: Callable[[str], None] = print
+) -> ServerProcess:
+    """One backend's own server (LocalStack without the moto beside it)."""
+    if name == "moto":
+        return MotoBackend(host, port)
+    if name == "ministack":
+        # Any CPython 3.10+ runs it: the one running offpath (its base, not a venv).
+        python = os.environ.get("OFFPATH_MINISTACK_PYTHON") or getattr(
+            sys, "_base_executable", sys.executable
+        )
+        return MiniStackBackend(tool_python(name, python, log), host, port)
+    python = os.environ.get("OFFPATH_LOCALSTACK_PYTHON") or find_python(LOCALSTACK_PYTHON)
+    return LocalStackBackend(tool_python(name, python, log), host, port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
