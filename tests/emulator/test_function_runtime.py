@@ -12,6 +12,7 @@ AWS behaviour each test pins (docs.aws.amazon.com/lambda/latest/dg/):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import uuid
@@ -21,8 +22,10 @@ from typing import Any
 import pytest
 
 from offpath.local.esm import InvocationFailed
+from offpath.local.function_runtime import resolve_runtime
 from offpath.local.lambda_env import FunctionConfig, FunctionPool
 from offpath.local.pythons import find_python
+from offpath.local.topology import read_topology
 from tests.emulator.conftest import HERE, StartEmulator
 from tests.support import EVENTS, ROOT, TEMPLATE
 
@@ -191,3 +194,52 @@ def test_variables_take_the_env_vars_file_then_the_shell_then_the_template(
     environment = emulator.invoke("Probe", {})["environment"]
 
     assert environment == {"GREETING": expected}, "undeclared names never come through"
+
+
+def test_a_missing_runtime_python_is_said_and_the_shared_environment_runs_it(
+    tmp_path: Path,
+) -> None:
+    spec = read_topology(RUNTIME).functions["Probe"]
+    lines: list[str] = []
+
+    runtime = resolve_runtime(
+        dataclasses.replace(spec, runtime="python3.99"),
+        RUNTIME.parent,
+        fast=False,
+        log=lines.append,
+    )
+
+    assert not runtime.isolated and runtime.python == sys.executable
+    assert any("Python 3.99" in line and "not found" in line and "--fast" in line for line in lines)
+
+
+def test_an_environment_that_cannot_be_made_is_said_and_the_shared_one_runs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OFFPATH_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "requirements.txt").write_text("this is not a requirement ==\n")
+    spec = dataclasses.replace(read_topology(RUNTIME).functions["Probe"], code_uri=str(tmp_path))
+    lines: list[str] = []
+
+    runtime = resolve_runtime(spec, RUNTIME.parent, fast=False, log=lines.append)
+
+    assert not runtime.isolated
+    assert any("could not be made" in line for line in lines), lines
+
+
+def test_an_unhandled_error_is_written_to_the_functions_log(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    """As Lambda's runtime logs it: ``[ERROR] Type: message``, then the traceback."""
+    logs = tmp_path / "logs"
+    emulator = start_emulator(function_logs=logs, fast=True)
+    url = emulator.provisioned.queue_url("Inbox")  # type: ignore[union-attr]
+    emulator.clients.sqs.send_message(QueueUrl=url, MessageBody="raise")  # type: ignore[union-attr]
+
+    [result] = emulator.drain()
+
+    assert result.error == "RuntimeError: the function raised"
+    log = (logs / "Consumer.log").read_text()
+    assert "[ERROR] RuntimeError: the function raised (RequestId: " in log
+    assert "Traceback (most recent call last):" in log
+    assert 'raise RuntimeError("the function raised")' in log
