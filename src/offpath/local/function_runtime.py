@@ -23,19 +23,23 @@ purpose (quicker to start, less faithful).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import itertools
+import json
 import shlex
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from offpath.local.pythons import find_python, runtime_version
 from offpath.local.toolenv import (
     EnvironmentBuildError,
     Install,
+    cache_dir,
     cached_venv,
     ensure_venv,
     read_requirements,
@@ -120,7 +124,29 @@ def build_plan(spec: FunctionSpec, code_root: Path) -> BuildPlan:
 
 
 def _makefile_plan(logical_id: str, code_root: Path) -> BuildPlan:
-    """``make -n build-<LogicalId>``: its ``pip install -r`` files and its copies."""
+    """``make -n build-<LogicalId>``: its ``pip install -r`` files and its copies.
+
+    The dry run costs a second or more (the Makefile's own ``$(shell ...)``), so what
+    it names is cached by the Makefile's content; the files it names are read afresh.
+    """
+    makefile = code_root / "Makefile"
+    key = hashlib.sha256(
+        f"{logical_id}\0{code_root}\0".encode() + makefile.read_bytes()
+    ).hexdigest()[:24]
+    cached = cache_dir() / "build-plans" / f"{key}.json"
+    try:
+        named = json.loads(cached.read_text())
+    except (OSError, ValueError):
+        named = _dry_run(logical_id, code_root)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(named))
+    requirements: list[str] = []
+    for path in named["requirement_files"]:
+        requirements += read_requirements(Path(path))
+    return BuildPlan(tuple(requirements), bool(named["no_deps"]), tuple(named["code_paths"]))
+
+
+def _dry_run(logical_id: str, code_root: Path) -> dict[str, Any]:
     try:
         done = subprocess.run(  # noqa: S603 -- make's dry run, fixed arguments
             ["make", "-n", "-s", f"build-{logical_id}", f"ARTIFACTS_DIR={MARKER}"],  # noqa: S607
@@ -134,7 +160,7 @@ def _makefile_plan(logical_id: str, code_root: Path) -> BuildPlan:
         raise EnvironmentBuildError(f"make -n build-{logical_id}: {exc}") from exc
     if done.returncode != 0:
         raise EnvironmentBuildError(f"make -n build-{logical_id}: {done.stderr.strip()[-300:]}")
-    requirements: list[str] = []
+    requirement_files: list[str] = []
     no_deps = False
     code_paths: list[str] = []
     for line in done.stdout.splitlines():
@@ -146,12 +172,12 @@ def _makefile_plan(logical_id: str, code_root: Path) -> BuildPlan:
             no_deps = no_deps or "--no-deps" in words
             for flag, value in itertools.pairwise(words):
                 if flag in ("-r", "--requirement"):
-                    requirements += read_requirements((code_root / value).resolve())
+                    requirement_files.append(str((code_root / value).resolve()))
         elif words[:1] == ["cp"] and len(words) >= 3 and words[-1].startswith(MARKER + "/"):
             root = _source_root(Path(words[-2]), words[-1][len(MARKER) + 1 :])
             if root is not None:
                 code_paths.append(str(root))
-    return BuildPlan(tuple(requirements), no_deps, tuple(code_paths))
+    return {"requirement_files": requirement_files, "no_deps": no_deps, "code_paths": code_paths}
 
 
 def _source_root(source: Path, relative: str) -> Path | None:

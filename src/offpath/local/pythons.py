@@ -1,8 +1,8 @@
 """Finds a CPython of a given minor version on the developer's machine.
 
 Lambda runs each function on its ``Runtime`` (``python3.12``); backends such as
-LocalStack need their own. Looked for, in order: ``pythonX.Y`` on ``PATH``, pyenv's
-versions, then ``uv python find`` (never downloading one).
+LocalStack need their own. Looked for, in order: pyenv's versions, ``pythonX.Y`` on
+``PATH``, then ``uv python find`` (never downloading one).
 """
 
 from __future__ import annotations
@@ -46,12 +46,13 @@ def _is_version(python: str, version: str) -> str | None:
 
 
 def _candidates(version: str) -> list[str]:
-    found = [p for p in [shutil.which(f"python{version}")] if p]
+    # pyenv's own interpreters first: its shim on PATH starts pyenv for each call.
     pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    found += sorted(
+    found = sorted(
         (str(p) for p in Path(pyenv_root).glob(f"versions/{version}.*/bin/python{version}")),
         reverse=True,
     )
+    found += [p for p in [shutil.which(f"python{version}")] if p]
     uv = shutil.which("uv")
     if uv:
         try:
