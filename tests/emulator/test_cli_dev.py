@@ -60,9 +60,10 @@ Resources:
 """
 
 
-@pytest.fixture
-def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """`offpath dev` in its own process, in ``tmp_path``, as a developer runs it."""
+@pytest.fixture(scope="module")
+def dev_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`offpath dev` in its own process, in a directory of its own, as a developer runs it."""
+    tmp_path = tmp_path_factory.mktemp("dev")
     template = tmp_path / "template.yaml"
     template.write_text(TEMPLATE)
     env_vars = tmp_path / "env.json"
@@ -87,7 +88,6 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
         process.kill()
         _, output = process.communicate(timeout=10)
         pytest.fail(f"offpath dev did not start:\n{output}")
-    monkeypatch.chdir(tmp_path)
     try:
         yield {"template": template, "state": json.loads(state.read_text()), "dir": tmp_path}
     finally:
@@ -95,6 +95,13 @@ def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
         process.wait(30)
         if process.stderr is not None:
             process.stderr.close()
+
+
+@pytest.fixture
+def running(dev_process: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The commands run where `offpath dev` runs: they find it by its state file."""
+    monkeypatch.chdir(dev_process["dir"])
+    return dev_process
 
 
 def _cli(*args: str) -> Any:
@@ -129,7 +136,9 @@ def test_schedules_list_shows_the_one_off_schedules_of_the_running_emulator(
         aws_access_key_id="123456789012",
         aws_secret_access_key="local",
     )
-    due = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0, tzinfo=None)
+    # Two hours ahead of the emulator's clock (another test may have moved it).
+    now = datetime.fromisoformat(json.loads(_cli("clock", "status").stdout)["now"])
+    due = (now.astimezone(UTC) + timedelta(hours=2)).replace(microsecond=0, tzinfo=None)
     scheduler.create_schedule(
         Name="job-later",
         GroupName="offpath-Group",

@@ -16,17 +16,18 @@ import dataclasses
 import json
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from offpath.local.emulator import Emulator, EmulatorOptions
 from offpath.local.esm import InvocationFailed
 from offpath.local.function_runtime import resolve_runtime
 from offpath.local.lambda_env import FunctionConfig, FunctionPool
 from offpath.local.pythons import find_python
 from offpath.local.topology import read_topology
-from tests.emulator.conftest import HERE, StartEmulator
+from tests.emulator.conftest import HERE, TEST_BACKEND, StartEmulator
 from tests.support import EVENTS, ROOT, TEMPLATE
 
 pytestmark = [
@@ -36,18 +37,32 @@ pytestmark = [
 RUNTIME = HERE / "runtime.yaml"
 
 
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One emulator of runtime.yaml for the tests that need no cold start of their own."""
+    options = EmulatorOptions(
+        template=RUNTIME,
+        api_port=0,
+        background=False,
+        backend=TEST_BACKEND,
+        extra_environment={"PROBE_INIT_SLEEP_S": "0"},
+    )
+    with Emulator(options, log=lambda line: None) as emulator:
+        yield emulator
+
+
 def test_a_function_runs_on_its_runtimes_python_with_only_its_own_packages(
-    start_emulator: StartEmulator,
+    probe: Emulator,
 ) -> None:
-    emulator = start_emulator(RUNTIME)
+    emulator = probe
 
-    probe = emulator.invoke("Probe", {})
+    probe_answer = emulator.invoke("Probe", {})
 
-    assert probe["python"] == "3.12"
+    assert probe_answer["python"] == "3.12"
     assert emulator.runtimes["Probe"].isolated
-    assert probe["has_pytest"] is False, "a development package its build does not install"
-    assert probe["tz"] == ":UTC"
-    assert probe["task_root"] == str(ROOT)
+    assert probe_answer["has_pytest"] is False, "a development package its build lacks"
+    assert probe_answer["tz"] == ":UTC"
+    assert probe_answer["task_root"] == str(ROOT)
 
 
 def test_the_same_function_with_fast_runs_on_the_shared_environment(
@@ -140,20 +155,21 @@ def test_an_init_past_its_limit_runs_again_inside_the_invocation(tmp_path: Path)
 
 
 def test_memory_past_memory_size_kills_the_invocation_and_the_next_one_is_cold(
-    start_emulator: StartEmulator,
+    probe: Emulator,
 ) -> None:
-    emulator = start_emulator(RUNTIME, extra_environment={"PROBE_INIT_SLEEP_S": "0"})
+    emulator = probe
     assert emulator.invoke("Probe", {"action": "allocate", "mb": 16}) == {"allocated_mb": 16}
+    before = len(emulator.invocations)
 
     with pytest.raises(InvocationFailed, match=r"Runtime.OutOfMemory.*of 128 MB"):
         emulator.invoke("Probe", {"action": "allocate", "mb": 400})
 
     assert emulator.invoke("Probe", {})["python"] == "3.12"
-    assert [i.cold for i in emulator.invocations] == [True, False, True]
+    assert [i.cold for i in list(emulator.invocations)[before:]] == [False, True]
 
 
-def test_the_code_is_read_only_and_tmp_is_not(start_emulator: StartEmulator) -> None:
-    emulator = start_emulator(RUNTIME, extra_environment={"PROBE_INIT_SLEEP_S": "0"})
+def test_the_code_is_read_only_and_tmp_is_not(probe: Emulator) -> None:
+    emulator = probe
     inside = ROOT / "tests" / "emulator" / f"written-{uuid.uuid4().hex}.txt"
 
     refused = emulator.invoke("Probe", {"action": "write", "path": str(inside)})
@@ -165,35 +181,23 @@ def test_the_code_is_read_only_and_tmp_is_not(start_emulator: StartEmulator) -> 
     Path(f"/tmp/{inside.name}").unlink()
 
 
-@pytest.mark.parametrize(
-    ("shell", "env_vars", "expected"),
-    [
-        ({}, {}, "from-the-template"),
-        ({"GREETING": "from-the-shell"}, {}, "from-the-shell"),
-        ({"GREETING": "from-the-shell"}, {"Parameters": {"GREETING": "all"}}, "all"),
-        (
-            {"GREETING": "from-the-shell"},
-            {"Parameters": {"GREETING": "all"}, "Probe": {"GREETING": "mine"}},
-            "mine",
-        ),
-    ],
-)
 def test_variables_take_the_env_vars_file_then_the_shell_then_the_template(
-    start_emulator: StartEmulator,
-    monkeypatch: pytest.MonkeyPatch,
-    shell: dict[str, str],
-    env_vars: dict[str, Any],
-    expected: str,
+    start_emulator: StartEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in {**shell, "SHELL_ONLY": "not declared"}.items():
-        monkeypatch.setenv(name, value)
-    emulator = start_emulator(
+    """The wiring of SAM's order (tests/unit/test_function_env.py has each level)."""
+    monkeypatch.setenv("GREETING", "from-the-shell")
+    monkeypatch.setenv("SHELL_ONLY", "not declared")
+    env_vars = {"Parameters": {"GREETING": "all"}, "Probe": {"GREETING": "mine"}}
+
+    file_wins = start_emulator(
         RUNTIME, env_vars=env_vars, extra_environment={"PROBE_INIT_SLEEP_S": "0"}, fast=True
     )
+    shell_wins = start_emulator(RUNTIME, extra_environment={"PROBE_INIT_SLEEP_S": "0"}, fast=True)
 
-    environment = emulator.invoke("Probe", {})["environment"]
-
-    assert environment == {"GREETING": expected}, "undeclared names never come through"
+    assert file_wins.invoke("Probe", {})["environment"] == {"GREETING": "mine"}
+    assert shell_wins.invoke("Probe", {})["environment"] == {"GREETING": "from-the-shell"}, (
+        "the shell over the template; undeclared names never come through"
+    )
 
 
 def test_a_missing_runtime_python_is_said_and_the_shared_environment_runs_it(
