@@ -124,8 +124,8 @@ def dev(
 ) -> None:
     """Run the whole template locally: API, queues, worker, schedules. Ctrl-C stops it."""
     from offpath.cron import ScheduleExpressionError
-    from offpath.errors import ConfigurationError
     from offpath.devstate import STATE_FILE, write_state
+    from offpath.errors import ConfigurationError
     from offpath.local.control import ControlServer
     from offpath.local.emulator import Emulator
 

@@ -40,7 +40,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         api_port=0,
         background=False,
         backend=TEST_BACKEND,
-        outbox=tmp_path_factory.mktemp("http") / "outbox.jsonl",
+        extra_environment={"EXAMPLE_OUTBOX": str(tmp_path_factory.mktemp("http") / "outbox")},
     )
     with Emulator(options, log=lambda line: None) as running:
         yield running

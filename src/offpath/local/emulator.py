@@ -270,10 +270,7 @@ class Emulator:
 
     def _emulator_files(self) -> list[Path]:
         """What the emulator gives functions to write, even inside their code."""
-        files = [self.options.outbox, self.options.function_logs]
-        return [f for f in files if f is not None] + [
-            f.parent for f in files if f is not None and f == self.options.outbox
-        ]
+        return [self.options.function_logs] if self.options.function_logs else []
 
     @staticmethod
     def _concurrency(spec: FunctionSpec) -> int:
