@@ -23,10 +23,12 @@ purpose (quicker to start, less faithful).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import itertools
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -90,7 +92,7 @@ def resolve_runtime(
         )
         return shared
     try:
-        plan = build_plan(spec, Path(code_root))
+        plan = own_package(build_plan(spec, Path(code_root)))
         installs = [Install(runtime_packages(plan), no_deps=False)]
         if plan.requirements:
             installs.append(Install(plan.requirements, no_deps=plan.no_deps))
@@ -104,6 +106,44 @@ def resolve_runtime(
         return shared
     paths = tuple(dict.fromkeys([code_root, *plan.code_paths]))
     return Runtime(str(interpreter), paths, True, f"Python {version}, its own packages")
+
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
+
+
+def own_package(plan: BuildPlan) -> BuildPlan:
+    """A build that installs offpath gets the offpath running ``offpath dev``.
+
+    A user's ``requirements.txt`` names ``offpath[fastapi]``, which their build takes
+    from their package index. Locally it is the installed offpath itself (never a
+    download of that name): its package is put on the function's path, and its
+    dependencies, for the extras named, are installed as the build would.
+    """
+    kept: list[str] = []
+    extras: set[str] | None = None
+    for line in plan.requirements:
+        found = _NAME.match(line)
+        if found and found.group(1).lower().replace("_", "-") == "offpath":
+            extras = {e.strip() for e in (found.group(2) or "").split(",") if e.strip()}
+        else:
+            kept.append(line)
+    if extras is None:
+        return plan
+    import offpath
+
+    package = Path(offpath.__file__).resolve().parent
+    link_dir = cache_dir() / "packages" / hashlib.sha256(str(package).encode()).hexdigest()[:16]
+    link = link_dir / "offpath"
+    if not link.exists():
+        link_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # made by another start meanwhile
+            link.symlink_to(package, target_is_directory=True)
+    for requirement in importlib.metadata.requires("offpath") or []:
+        name, _, marker = requirement.partition(";")
+        wanted = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
+        if wanted is None or wanted.group(1) in extras:
+            kept.append(name.strip())
+    return BuildPlan(tuple(kept), False, (*plan.code_paths, str(link_dir)))
 
 
 def runtime_packages(plan: BuildPlan) -> tuple[str, ...]:
