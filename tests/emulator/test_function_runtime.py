@@ -89,9 +89,12 @@ def test_a_task_importing_a_package_its_build_lacks_fails_as_on_lambda(
     with pytest.raises(InvocationFailed) as failed:
         emulator.invoke("WorkerFunction", event)
 
-    # The worker imports its task modules on its first invocation: Lambda reports
-    # the handler's exception by its type and message.
-    assert str(failed.value) == "ModuleNotFoundError: No module named 'httpx'"
+    # The worker imports its task modules on its first invocation and names the one
+    # that failed; Lambda reports the handler's exception by its type and message.
+    assert str(failed.value) == (
+        "ConfigurationError: OFFPATH_TASK_MODULES names tests.emulator.needs_httpx, "
+        "which cannot be imported: No module named 'httpx'"
+    )
     shared = start_emulator(TEMPLATE, extra_environment=modules, fast=True)
     assert shared.invoke("WorkerFunction", event) == {"batchItemFailures": []}
 
