@@ -65,6 +65,9 @@ def _emulator_options(
         parameters=parse_parameter_overrides(parameter_overrides or []),
         env_vars=load_env_vars(env_vars) if env_vars else {},
         fast=fast,
+        # sam local's order: a declared variable takes the shell's value over the
+        # template's (docs/emulator.md).
+        shell_environment=dict(os.environ),
     )
 
 

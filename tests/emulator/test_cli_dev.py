@@ -128,7 +128,7 @@ def test_the_clock_commands_move_and_report_the_running_emulators_time(
 def test_schedules_list_shows_the_one_off_schedules_of_the_running_emulator(
     running: dict[str, Any],
 ) -> None:
-    endpoints = json.loads(running["state"]["endpoints"])
+    endpoints = running["state"]["endpoints"]
     scheduler = boto3.client(
         "scheduler",
         endpoint_url=endpoints.get("AWS_ENDPOINT_URL_SCHEDULER") or running["state"]["endpoint"],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -192,14 +193,22 @@ def test_variables_take_the_env_vars_file_then_the_shell_then_the_template(
     monkeypatch.setenv("SHELL_ONLY", "not declared")
     env_vars = {"Parameters": {"GREETING": "all"}, "Probe": {"GREETING": "mine"}}
 
+    shell = dict(os.environ)
+    quick = {"PROBE_INIT_SLEEP_S": "0"}
     file_wins = start_emulator(
-        RUNTIME, env_vars=env_vars, extra_environment={"PROBE_INIT_SLEEP_S": "0"}, fast=True
+        RUNTIME, env_vars=env_vars, extra_environment=quick, fast=True, shell_environment=shell
     )
-    shell_wins = start_emulator(RUNTIME, extra_environment={"PROBE_INIT_SLEEP_S": "0"}, fast=True)
+    shell_wins = start_emulator(
+        RUNTIME, extra_environment=quick, fast=True, shell_environment=shell
+    )
+    no_shell = start_emulator(RUNTIME, extra_environment=quick, fast=True)
 
     assert file_wins.invoke("Probe", {})["environment"] == {"GREETING": "mine"}
     assert shell_wins.invoke("Probe", {})["environment"] == {"GREETING": "from-the-shell"}, (
         "the shell over the template; undeclared names never come through"
+    )
+    assert no_shell.invoke("Probe", {})["environment"] == {"GREETING": "from-the-template"}, (
+        "an emulator given no shell reads none (the CLI gives its own)"
     )
 
 

@@ -66,6 +66,10 @@ class EmulatorOptions:
     seed: int | None = None  # of the random firing delays in flexible time windows
     fast: bool = False  # every function on the shared development environment
     env_vars: dict[str, dict[str, Any]] = field(default_factory=dict)  # SAM's --env-vars
+    # The shell whose variables override the template's declared ones, as sam local
+    # does; the CLI passes its own. None: none (the emulator never reads os.environ
+    # for a function by itself, so a test's leftovers cannot reach one).
+    shell_environment: dict[str, str] | None = None
 
 
 @dataclass
@@ -215,7 +219,10 @@ class Emulator:
 
     def _config(self, spec: FunctionSpec, runtime: Runtime) -> FunctionConfig:
         declared = resolve_environment(
-            spec.logical_id, spec.environment, os.environ, self.options.env_vars
+            spec.logical_id,
+            spec.environment,
+            self.options.shell_environment or {},
+            self.options.env_vars,
         )
         environment = {
             **declared,
