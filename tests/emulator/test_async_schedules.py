@@ -157,9 +157,10 @@ def test_a_one_off_kept_after_completion_fires_once(start_emulator: StartEmulato
     due = emulator.clock.now().replace(microsecond=0) + timedelta(minutes=5)
     _one_off(emulator, "kept", due, "JobsDeadLetterQueue", ActionAfterCompletion="NONE")
 
-    assert emulator.fire_due() == []
+    # Only the one-off: the template's own schedules may tick, depending on the hour.
+    assert [name for name, _ in emulator.fire_due() if name == "kept"] == []
     _advance_to(emulator, due + timedelta(seconds=1))
-    assert [name for name, _ in emulator.fire_due()] == ["kept"]
+    assert [name for name, _ in emulator.fire_due() if name == "kept"] == ["kept"]
     for _ in range(3):
         emulator.advance(1)
         assert [n for n, _ in emulator.fire_due() if n == "kept"] == []
