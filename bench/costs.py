@@ -8,6 +8,11 @@ exactly the same calls. The counts are moto server's own meter
 
 Each scenario runs alone (one job per batch: the worst case) and ten at a time
 (the template's BatchSize: receives, deletes and invocations are shared by ten).
+A delayed job (an hour away: EventBridge Scheduler, not SQS DelaySeconds) is
+fired by the emulator as Scheduler would; the calls Scheduler makes inside AWS to
+find and delete its schedules are taken out, its delivery (a SendMessage) is not.
+The per-job counts also go to the JSON output (``Section.data``): the capacity
+model (:mod:`bench.capacity`) reads them from there.
 The comparison runs the same job with Powertools idempotency layered on top of
 offpath's job record (:mod:`bench.tasks`), and checks the extra calls against the
 ones that design should make.
@@ -15,6 +20,7 @@ ones that design should make.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -23,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import functions.shared.tasks as example_tasks
 
@@ -36,6 +43,14 @@ from offpath.producer import JobRequest, Producer, request
 
 BATCH = 10  # the template's WorkerBatchSize
 DYNAMODB_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem"})
+DELAY_S = 3600  # past SQS's 15 minutes: the job goes through EventBridge Scheduler
+# What the emulator calls to play Scheduler's part (find due one-offs, delete them
+# after delivery: ActionAfterCompletion DELETE): inside AWS, not billed to the user.
+SCHEDULER_MACHINERY = (
+    "scheduler:ListSchedules",
+    "scheduler:GetSchedule",
+    "scheduler:DeleteSchedule",
+)
 
 # What layering Powertools idempotency over the job record adds per job, on top of
 # offpath's own calls: a conditional put of the INPROGRESS record, then an update to
@@ -54,15 +69,19 @@ class Scenario:
     title: str
     make: Callable[[str], JobRequest]  # a unique token -> the job
     retry: bool = False
+    delay_s: int = 0  # the emulator's clock is moved past it, and its schedules fired
 
 
 def _fire_and_forget(token: str) -> JobRequest:
     return request(example_tasks.send_welcome_email, f"{token}@example.com")
 
 
-def _job(fail_first: bool = False, layered: bool = False) -> Callable[[str], JobRequest]:
+def _job(
+    fail_first: bool = False, layered: bool = False, delay_s: int = 0
+) -> Callable[[str], JobRequest]:
     def make(token: str) -> JobRequest:
-        return request(bench_tasks.bench_job, token, fail_first=fail_first, layered=layered)
+        job = request(bench_tasks.bench_job, token, fail_first=fail_first, layered=layered)
+        return dataclasses.replace(job, delay_s=delay_s) if delay_s else job
 
     return make
 
@@ -71,6 +90,12 @@ SCENARIOS = (
     Scenario("fire_and_forget", "fire-and-forget job", _fire_and_forget),
     Scenario("durable", "durable job, succeeds", _job()),
     Scenario("retry", "durable job, succeeds after 1 retry", _job(fail_first=True), retry=True),
+    Scenario(
+        "delayed",
+        "durable job delayed 1 h (Scheduler), succeeds",
+        _job(delay_s=DELAY_S),
+        delay_s=DELAY_S,
+    ),
 )
 LAYERED = {
     "durable": Scenario("durable", "layered: durable, succeeds", _job(layered=True)),
@@ -89,6 +114,7 @@ class Run:
     empty_receives: int
     invocations: int
     billed_ms: int
+    scheduler_invocations: int = 0  # one-off schedules delivered (billed per invocation)
 
     def per_job(self, write_units_per_write: int) -> PerJob:
         sqs = sum(n for op, n in self.calls.items() if op.startswith("sqs:"))
@@ -113,6 +139,14 @@ def run_scenario(emulator: Emulator, producer: Producer, scenario: Scenario, job
     emulator.server.reset_calls()
     emulator.invocations.clear()
     producer.enqueue_many([scenario.make(uuid.uuid4().hex) for _ in range(jobs)])
+    fired = 0
+    if scenario.delay_s:
+        # Moving the clock an hour would also fire the template's recurring schedules
+        # at some hours of the day: they are not this job's calls, so they are left out.
+        assert emulator.firing is not None
+        emulator.firing.schedules.clear()
+        emulator.advance(scenario.delay_s + 1)
+        fired = len(emulator.fire_due())
     results = emulator.drain()
     drains = 1
     if scenario.retry:
@@ -120,6 +154,10 @@ def run_scenario(emulator: Emulator, producer: Producer, scenario: Scenario, job
         results += emulator.drain()
         drains += 1
     calls = Counter(emulator.server.calls())
+    for op in SCHEDULER_MACHINERY:
+        calls.pop(op, None)
+    if fired != (jobs if scenario.delay_s else 0):
+        raise RuntimeError(f"{scenario.title}: {fired} one-off schedules fired, not {jobs}")
     batches = sum(1 for r in results if r.received)
     if sum(r.deleted for r in results) != jobs or any(r.error for r in results):
         raise RuntimeError(f"{scenario.title}: not every job finished: {results}")
@@ -135,6 +173,7 @@ def run_scenario(emulator: Emulator, producer: Producer, scenario: Scenario, job
         empty_receives=empty,
         invocations=len(worker),
         billed_ms=sum(billed_ms(i.duration_ms) for i in worker),
+        scheduler_invocations=fired,
     )
 
 
@@ -211,8 +250,34 @@ def run(repeats: int = 3) -> Section:
         for jobs in (1, BATCH):
             _add_rows(section, measured, scenario, jobs, units, memory_mb)
     section.notes += _notes(measured, largest, units, memory_mb, repeats)
+    section.data = per_job_data(measured, largest, units, memory_mb)
     section.seconds = time.perf_counter() - started
     return section
+
+
+def per_job_data(
+    measured: dict[tuple[str, str, int], Measured], largest: int, units: int, memory_mb: int
+) -> dict[str, Any]:
+    """What the capacity model reads: each kind of job's calls per job, by batch size."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for (design, key, jobs), m in sorted(measured.items()):
+        if design != "offpath":
+            continue
+        run = m.runs[0]
+        kinds.setdefault(key, {})[str(jobs)] = {
+            "calls": {op: n / jobs for op, n in sorted(m.calls.items())},
+            "lambda_invocations": run.invocations / jobs,
+            "lambda_billed_ms": m.per_job(units).lambda_billed_ms,
+            "scheduler_invocations": run.scheduler_invocations / jobs,
+        }
+    return {
+        "kind": "per_job_calls",
+        "batch_sizes": sorted({jobs for _, _, jobs in measured}),
+        "worker_memory_mb": memory_mb,
+        "largest_item_bytes": largest,
+        "write_units_per_write": units,
+        "kinds": kinds,
+    }
 
 
 def _add_rows(

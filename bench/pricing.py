@@ -18,6 +18,8 @@ LAMBDA_PER_REQUEST = 0.20 / 1e6
 LAMBDA_PER_GB_S = 0.0000166667  # x86_64; duration billed per 1 ms
 DYNAMODB_PER_WRITE_UNIT = 0.625 / 1e6  # on-demand; 1 unit per 1 KB written
 DYNAMODB_PER_READ_UNIT = 0.125 / 1e6  # on-demand; 1 unit per strongly consistent 4 KB
+# Not in issue 9: EventBridge Scheduler, per invocation (its API calls are free).
+SCHEDULER_PER_INVOCATION = 1.00 / 1e6
 # Not in issue 9: CloudWatch Logs standard ingestion, for the worker's log volume.
 CLOUDWATCH_LOGS_PER_GB = 0.50
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Section:
     details: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)  # raw figures for other tools (JSON)
 
 
 HEADER = ["figure", "offpath", "baseline", "ratio", "unit"]

@@ -65,8 +65,15 @@ def running_emulator(
 
 
 def producer_for(emulator: Emulator) -> Producer:
-    """The producer ApiFunction would build, on the emulator's clients."""
+    """The producer ApiFunction would build, on the emulator's clients (long delays too)."""
     assert emulator.provisioned is not None and emulator.clients is not None
     env = emulator.provisioned.environment("ApiFunction")
-    settings = Settings(queue_url=env["OFFPATH_QUEUE_URL"], table_name=env["OFFPATH_TABLE_NAME"])
+    settings = Settings(
+        queue_url=env["OFFPATH_QUEUE_URL"],
+        queue_arn=env.get("OFFPATH_QUEUE_ARN", ""),
+        table_name=env["OFFPATH_TABLE_NAME"],
+        scheduler_group=env.get("OFFPATH_SCHEDULER_GROUP", "default"),
+        scheduler_role_arn=env.get("OFFPATH_SCHEDULER_ROLE_ARN", ""),
+        scheduler_dlq_arn=env.get("OFFPATH_SCHEDULER_DLQ_ARN", ""),
+    )
     return build_producer(settings, emulator.clients)

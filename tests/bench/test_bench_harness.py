@@ -77,3 +77,24 @@ def test_layering_idempotency_adds_exactly_the_computed_calls(emulator: Emulator
     assert ours.calls["dynamodb:UpdateItem"] == 4  # claim, failed, claim, succeeded
     assert layered.calls - ours.calls == costs.LAYERED_EXTRA["retry"]
     assert ours.calls - layered.calls == Counter()
+
+
+@pytest.mark.emulator
+def test_a_delayed_job_counts_its_schedule_and_its_delivery_not_schedulers_own_calls(
+    emulator: Emulator,
+) -> None:
+    [delayed] = [s for s in costs.SCENARIOS if s.key == "delayed"]
+
+    run = costs.run_scenario(emulator, producer_for(emulator), delayed, jobs=1)
+
+    assert run.calls == Counter(
+        {
+            "dynamodb:PutItem": 1,  # the record, scheduled
+            "scheduler:CreateSchedule": 1,
+            "sqs:SendMessage": 1,  # Scheduler's delivery, billed to the queue's owner
+            "sqs:ReceiveMessage": 1,
+            "dynamodb:UpdateItem": 2,
+            "sqs:DeleteMessageBatch": 1,
+        }
+    )
+    assert run.scheduler_invocations == 1

@@ -24,6 +24,7 @@ from typing import Any
 
 from offpath.local.backends import MotoBackend, free_port
 from offpath.local.clock import EmulatorClock
+from offpath.local.shims.control import rest_operation
 
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 StartResponse = Callable[..., Any]
@@ -36,7 +37,8 @@ def operation_of(environ: dict[str, Any]) -> str:
     service = scope.group(1) if scope else "unknown"
     if target:
         return f"{service}:{target.rsplit('.', 1)[-1]}"
-    return f"{service}:{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}"
+    method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+    return f"{service}:{rest_operation(service, method, path)}"
 
 
 class EmulatorApp:

@@ -45,6 +45,35 @@ class ShiftedTime(types.ModuleType):
         return getattr(_real_time, name)
 
 
+# REST APIs name the operation by method and path, not by a header: the routes of
+# the ones offpath calls (EventBridge Scheduler), so the meter counts them by name.
+# (Standard library only, so not botocore's service model: see the module docstring.)
+_REST_ROUTES: dict[str, list[tuple[str, re.Pattern[str], str]]] = {
+    "scheduler": [
+        (method, re.compile(pattern), operation)
+        for method, pattern, operation in (
+            ("POST", r"^/schedules/[^/]+$", "CreateSchedule"),
+            ("GET", r"^/schedules/[^/]+$", "GetSchedule"),
+            ("PUT", r"^/schedules/[^/]+$", "UpdateSchedule"),
+            ("DELETE", r"^/schedules/[^/]+$", "DeleteSchedule"),
+            ("GET", r"^/schedules/?$", "ListSchedules"),
+            ("POST", r"^/schedule-groups/[^/]+$", "CreateScheduleGroup"),
+            ("GET", r"^/schedule-groups/[^/]+$", "GetScheduleGroup"),
+            ("DELETE", r"^/schedule-groups/[^/]+$", "DeleteScheduleGroup"),
+            ("GET", r"^/schedule-groups/?$", "ListScheduleGroups"),
+        )
+    ],
+}
+
+
+def rest_operation(service: str, method: str, path: str) -> str:
+    """The operation a REST request names, or ``METHOD path`` for a route not listed."""
+    for route_method, pattern, operation in _REST_ROUTES.get(service, []):
+        if method == route_method and pattern.match(path):
+            return operation
+    return f"{method} {path}"
+
+
 def operation_of(headers: dict[str, str], method: str, path: str, query: str) -> str:
     """``service:Operation`` of a request, as AWS would bill it."""
     scope = _SCOPE.search(headers.get("authorization", ""))
@@ -55,7 +84,7 @@ def operation_of(headers: dict[str, str], method: str, path: str, query: str) ->
     action = parse_qs(query).get("Action")
     if action:
         return f"{service}:{action[0]}"
-    return f"{service}:{method} {path}"
+    return f"{service}:{rest_operation(service, method, path)}"
 
 
 class Meter:
