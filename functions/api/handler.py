@@ -14,7 +14,8 @@ from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from functions.api.app import app
-from functions.api.telemetry import logger, metrics, tracer
+from functions.api.telemetry import logger, metrics
+from offpath.tracing import traced_handler
 
 # Most requests (health, status polls) record no metric; Powertools then warns on
 # every invocation. Its documentation's filter for functions that expect that:
@@ -31,7 +32,7 @@ asgi = Mangum(app, lifespan="off")
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
 )
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler  # X-Ray, or off: its SDK is imported only when tracing is on
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # One object, typed twice: Powertools' and Mangum's protocols disagree on details.

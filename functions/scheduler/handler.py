@@ -9,7 +9,7 @@ import os
 import warnings
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from offpath import invocation
@@ -20,6 +20,7 @@ from offpath.runtime import build_producer, load_tasks, per_container
 from offpath.schedules import enqueue_scheduled, parse_scheduled_event
 from offpath.settings import Settings
 from offpath.tasks import TaskRegistry
+from offpath.tracing import traced_handler
 
 # A batch whose records were all handed back records no metric; that is normal here.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -28,7 +29,6 @@ logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))
 # JobsEnqueued under a `task` dimension, flushed by the producer.
 job_metrics = TaskMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "offpath"))
-tracer = Tracer()
 
 
 @per_container
@@ -40,7 +40,7 @@ def _wiring() -> tuple[TaskRegistry, Producer]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler  # X-Ray, or off: its SDK is imported only when tracing is on
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     registry, producer = _wiring()

@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from pydantic import Field
 
 from functions.shared import services
@@ -23,6 +18,9 @@ from offpath.invocation import current_context
 from offpath.retry import Backoff
 from offpath.runtime import per_container
 from offpath.tasks import task
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 # A shape check, not RFC 5322: the provider is the judge of deliverability.
 # Explicit classes, not \s or \d: JSON Schema and pydantic's regex engine read those
@@ -69,6 +67,14 @@ def _charge_once() -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
     container and after the test's AWS endpoint is set. The records share JobsTable
     (``pk`` key, ``expires_at`` TTL) so the stack keeps one table.
     """
+    # Imported here: only this task uses idempotency, and its import (boto3 with it)
+    # would cost every function's cold start about 100 ms.
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
     persistence = DynamoDBPersistenceLayer(
         table_name=os.environ["OFFPATH_TABLE_NAME"],
         key_attr="pk",

@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES
 from offpath.invocation import now as platform_now
 from offpath.store import JobError
@@ -23,6 +21,8 @@ from offpath.store import JobError
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
+    from offpath.records import SQSRecord
 
 MAX_ATTRIBUTE_CHARS = 1_024
 REASON_ATTRIBUTE = "offpath.reason"

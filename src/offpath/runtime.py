@@ -13,22 +13,20 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from aws_lambda_powertools import Logger
-
 from offpath import invocation
-from offpath.aws import Clients
+from offpath.aws import Clients, deferred
 from offpath.errors import ConfigurationError
-from offpath.oneoff import OneOffScheduler
-from offpath.producer import Producer
 from offpath.settings import TASK_MODULES, Settings
 from offpath.store import DynamoDBJobStore
 from offpath.tasks import TaskRegistry, registry
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools import Logger
 
     from offpath.location import Location
     from offpath.metrics import MetricsSink, TaskMetricsSink
+    from offpath.producer import Producer
+    from offpath.tracing import JobTracer
     from offpath.worker import Worker
 
 
@@ -135,13 +133,20 @@ def build_store(
 def build_producer(
     settings: Settings, clients: Clients, *, metrics: TaskMetricsSink | None = None
 ) -> Producer:
-    """The producer; with the Scheduler settings, it also takes delays over 15 minutes."""
+    """The producer; with the Scheduler settings, it also takes delays over 15 minutes.
+
+    The Scheduler client is built on the first delay that needs it.
+    """
+    # Imported here: a worker builds no producer and need not load it.
+    from offpath.oneoff import OneOffScheduler
+    from offpath.producer import Producer
+
     location = settings.location()
     pool = location.pool()
     scheduler = None
     if location.scheduler_role_arn and pool.queue_arn:
         scheduler = OneOffScheduler(
-            clients.scheduler,
+            deferred(lambda: clients.scheduler),
             location.schedule_group,
             location.scheduler_role_arn,
             pool.queue_arn,
@@ -163,10 +168,15 @@ def build_worker(
     *,
     logger: Logger | None = None,
     metrics: MetricsSink | None = None,
-    tracer: Tracer | None = None,
+    tracer: JobTracer | None = None,
 ) -> Worker:
+    """The worker; its SQS client (retries, hand-backs, dead letters) is built on first use.
+
+    ``tracer`` None: this process's tracing (:func:`offpath.tracing.job_tracer`).
+    """
     # Imported here: the API builds producers and must not load the worker runtime.
     from offpath.deadletters import DeadLetterQueue
+    from offpath.tracing import job_tracer
     from offpath.worker import Worker
 
     location = settings.location()
@@ -176,13 +186,14 @@ def build_worker(
             "OFFPATH_DLQ_URL is not set: the worker sends jobs that can never run to the "
             "queue's dead-letter queue (template.yaml: OFFPATH_DLQ_URL: !Ref <DeadLetterQueue>)"
         )
+    sqs = deferred(lambda: clients.sqs)
     return Worker(
         registry=load_tasks(settings),
         store=build_store(settings, clients, location),
-        sqs=clients.sqs,
-        dead_letters=DeadLetterQueue(clients.sqs, dlq_url, clock=invocation.now),
+        sqs=sqs,
+        dead_letters=DeadLetterQueue(sqs, dlq_url, clock=invocation.now),
         logger=logger,
         metrics=metrics,
-        tracer=tracer,
+        tracer=tracer or job_tracer(),
         clock=invocation.now,
     )

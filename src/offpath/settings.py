@@ -3,26 +3,37 @@
 Only the Lambda handlers and the CLI build :class:`Settings`; the core receives
 plain values, so tests never need environment variables. Every setting is an
 ``OFFPATH_*`` variable, which ``template.yaml`` sets for each function (Globals).
+
+A pydantic model that reads the environment itself, rather than pydantic-settings:
+that package's import (its sources, dotenv) cost every cold start about 75 ms for
+eight strings and a number. The rules are the ones it applied here: a keyword
+argument beats the variable, variable names match whatever their case, unknown
+variables are ignored, and the values go through the same validation (so the same
+errors).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from offpath.errors import ConfigurationError
 from offpath.location import Location, from_environment
 
 TASK_MODULES = "OFFPATH_TASK_MODULES"
+ENV_PREFIX = "OFFPATH_"
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Where the jobs live, which modules define the tasks, how long records last.
 
     Endpoints come from boto3's own ``AWS_ENDPOINT_URL*``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="OFFPATH_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     queue_url: str = Field(default="", description="URL of the pool's queue (required)")
     table_name: str = Field(default="", description="name of the job table (required)")
@@ -43,6 +54,14 @@ class Settings(BaseSettings):
         description="comma-separated modules whose import registers the tasks (required "
         "wherever tasks run or are enqueued by name)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        """Fill what the caller did not give from the environment."""
+        if not isinstance(data, dict):
+            return data
+        return {**environment_values(cls, os.environ), **data}
 
     def location(self) -> Location:
         """Where the jobs live, from these settings (explicit settings, tier 1).
@@ -87,3 +106,18 @@ def parse_task_modules(value: str | None, *, source: str = TASK_MODULES) -> list
             "each function in Globals > Function > Environment"
         )
     return modules
+
+
+def environment_values(model: type[BaseModel], environ: Mapping[str, str]) -> dict[str, str]:
+    """Each field's variable found in ``environ`` (``OFFPATH_<FIELD>``, or its alias).
+
+    Names match whatever their case, as on pydantic-settings' default.
+    """
+    by_upper = {name.upper(): value for name, value in environ.items()}
+    found: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias
+        variable = alias if isinstance(alias, str) else ENV_PREFIX + name
+        if variable.upper() in by_upper:
+            found[variable if isinstance(alias, str) else name] = by_upper[variable.upper()]
+    return found

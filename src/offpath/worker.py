@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
 from offpath.deadletters import (
@@ -43,12 +41,14 @@ from offpath.errors import (
 from offpath.invocation import invocation
 from offpath.invocation import now as platform_now
 from offpath.metrics import UNKNOWN_TASK, MetricsSink, TaskMetricsSink
+from offpath.records import SQSRecord
 from offpath.store import Claim, ClaimKind, JobError, JobStatus, JobStore
 from offpath.tasks import Task, TaskRegistry
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
     from mypy_boto3_sqs import SQSClient
+
+    from offpath.tracing import JobTracer
 
 # Leave this much of the Lambda's time for recording the outcome of the last record.
 SAFETY_MARGIN_MS = 2_000
@@ -110,7 +110,7 @@ class Worker:
         dead_letters: DeadLetterQueue,
         logger: Logger | None = None,
         metrics: MetricsSink | None = None,
-        tracer: Tracer | None = None,
+        tracer: JobTracer | None = None,
         rand: Callable[[], float] | None = None,
         clock: Callable[[], datetime] = platform_now,
     ) -> None:
@@ -125,28 +125,43 @@ class Worker:
         self._task_metrics = metrics if isinstance(metrics, TaskMetricsSink) else None
         self.tracer = tracer  # None: no subsegment per job
         self.rand = rand
-        # raise_on_entire_batch_failure=False: a batch whose every record is being
-        # retried is normal here, not an error to log as one.
         self._started_in_invocation = 0
-        self.processor = BatchProcessor(
-            event_type=EventType.SQS, raise_on_entire_batch_failure=False
-        )
 
     def handle(self, event: Mapping[str, Any], context: RemainingTime | None) -> dict[str, Any]:
-        """Process one SQS event; return the partial batch response."""
+        """Process one SQS event; return the partial batch response.
+
+        A batch whose every record is being retried is normal here, not an error:
+        the response lists them all and the invocation succeeds.
+        """
         records = event.get("Records", [])
         self._started_in_invocation = 0
-
-        def record_handler(record: SQSRecord) -> Outcome:
-            return self.process(record, context)
-
+        failures: list[dict[str, str]] = []
         try:
-            with invocation(context), self.processor(records, record_handler):
-                self.processor.process()
+            with invocation(context):
+                for raw in records:
+                    record = SQSRecord(raw)
+                    if not self._settle(record, context):
+                        failures.append({"itemIdentifier": record.message_id})
         finally:
             if self._task_metrics is not None:
                 self._task_metrics.flush()
-        return dict(self.processor.response())
+        return {"batchItemFailures": failures}
+
+    def _settle(self, record: SQSRecord, context: RemainingTime | None) -> bool:
+        """Process one record; False: report it failed, so SQS delivers it again."""
+        try:
+            self.process(record, context)
+        except (HandBack, RetryLater):
+            return False
+        except Exception as exc:  # noqa: BLE001 -- per-record boundary: the neighbours go on
+            # An AWS call that failed outside the task (claim, record, DLQ): the
+            # message comes back after its visibility timeout and is tried again.
+            self.logger.warning(
+                "record not settled; SQS delivers it again",
+                extra={"message_id": record.message_id, **_error_fields(exc)},
+            )
+            return False
+        return True
 
     def process(self, record: SQSRecord, context: RemainingTime | None = None) -> Outcome:
         """Process one record; raise to have it reported as a batch item failure."""
@@ -176,13 +191,11 @@ class Worker:
 
     @contextmanager
     def _traced(self, envelope: Envelope) -> Iterator[None]:
-        """An X-Ray subsegment per job, annotated so traces can be searched by job."""
+        """A span per job (an X-Ray subsegment), searchable by job id and task."""
         if self.tracer is None:
             yield
             return
-        with self.tracer.provider.in_subsegment(f"## {envelope.task}") as subsegment:
-            subsegment.put_annotation("job_id", envelope.job_id)
-            subsegment.put_annotation("task", envelope.task)
+        with self.tracer.job(envelope.job_id, envelope.task):
             yield
 
     def _fire_and_forget(self, task: Task[Any, Any], kwargs: dict[str, Any]) -> Outcome:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import pytest
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,9 +14,6 @@ from offpath.metrics import TaskMetrics
 from offpath.producer import request
 from offpath.tasks import TaskRegistry
 from tests.support import Stack
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
 
 
 def _documents(out: str) -> list[dict[str, Any]]:
@@ -56,17 +52,16 @@ def test_the_task_dimension_survives_powertools_own_flush_at_100_values(
     assert {d["task"] for d in documents} == {"a"}
 
 
-class RecordingProvider:
-    """Stands in for X-Ray's recorder: records subsegments and their annotations."""
+class RecordingTracer:
+    """Stands in for a tracer: records each job's span and its attributes."""
 
     def __init__(self) -> None:
-        self.subsegments: list[tuple[str, dict[str, Any]]] = []
+        self.spans: list[tuple[str, dict[str, Any]]] = []
 
     @contextmanager
-    def in_subsegment(self, name: str) -> Iterator[Any]:
-        annotations: dict[str, Any] = {}
-        self.subsegments.append((name, annotations))
-        yield SimpleNamespace(put_annotation=annotations.__setitem__)
+    def job(self, job_id: str, task: str) -> Iterator[None]:
+        self.spans.append((f"## {task}", {"job_id": job_id, "task": task}))
+        yield
 
 
 class RecordingSink:
@@ -87,15 +82,15 @@ def test_each_job_runs_in_a_subsegment_annotated_with_its_ids(stack: Stack) -> N
         return 2 * n
 
     jobs = stack.producer.enqueue_many([request(double, n) for n in (1, 2)])
-    provider = RecordingProvider()
+    tracer = RecordingTracer()
     sink = RecordingSink()
     worker = stack.worker(tasks)
-    worker.tracer = cast("Tracer", SimpleNamespace(provider=provider))
+    worker.tracer = tracer
     worker.metrics = sink
 
     stack.drain(worker)
 
-    assert sorted(provider.subsegments, key=lambda s: s[1]["job_id"]) == sorted(
+    assert sorted(tracer.spans, key=lambda s: s[1]["job_id"]) == sorted(
         [("## double", {"job_id": j.job_id, "task": "double"}) for j in jobs],
         key=lambda s: s[1]["job_id"],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from offpath.aws import Clients
@@ -62,3 +63,43 @@ def test_the_cli_names_the_setting_when_no_task_modules_are_known(
 
     assert result.exit_code == 1
     assert "OFFPATH_TASK_MODULES is not set" in result.stderr
+
+
+def test_settings_come_from_the_environment_whatever_the_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("offpath_queue_url", QUEUE_URL)
+    monkeypatch.setenv("OFFPATH_JOB_TTL_S", " 60 ")
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    monkeypatch.setenv("OFFPATH_NOT_A_SETTING", "ignored")
+
+    settings = Settings()
+
+    assert (settings.queue_url, settings.job_ttl_s, settings.region) == (QUEUE_URL, 60, "eu-west-3")
+
+
+def test_a_keyword_beats_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OFFPATH_TABLE_NAME", "from-env")
+    assert Settings(table_name="given").table_name == "given"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "Input should be a valid integer, unable to parse string as an integer"),
+        ("", "Input should be a valid integer, unable to parse string as an integer"),
+        ("0", "Input should be greater than 0"),
+    ],
+)
+def test_a_bad_setting_in_the_environment_names_the_field_and_the_rule(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    # The messages pydantic-settings gave, word for word: scripts may match on them.
+    monkeypatch.setenv("OFFPATH_JOB_TTL_S", value)
+
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+
+    text = str(caught.value)
+    assert text.startswith("1 validation error for Settings\njob_ttl_s\n  " + message)
+    assert f"input_value={value!r}, input_type=str" in text

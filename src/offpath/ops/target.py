@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from offpath.aws import CLIENT_CONFIG, Clients
+from offpath.aws import Clients
 from offpath.location import SETTINGS, Location, LocationNotFound, PoolLocation, is_explicit
 from offpath.ops.errors import TargetNotFound
 
@@ -54,16 +54,11 @@ class OpsClients(Clients):
 
     @cached_property
     def cloudformation(self) -> CloudFormationClient:
-        return self._session().client(
-            "cloudformation", config=CLIENT_CONFIG, endpoint_url=self.endpoint_url
-        )
+        return cast("CloudFormationClient", self._client("cloudformation"))
 
     @cached_property
     def cloudwatch(self) -> MetricStatistics:
-        client = self._session().client(
-            "cloudwatch", config=CLIENT_CONFIG, endpoint_url=self.endpoint_url
-        )
-        return cast(MetricStatistics, client)
+        return cast(MetricStatistics, self._client("cloudwatch"))
 
 
 @dataclass(frozen=True)
