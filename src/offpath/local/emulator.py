@@ -282,6 +282,14 @@ class Emulator:
     @staticmethod
     def _concurrency(spec: FunctionSpec) -> int:
         limits = [e.max_concurrency for e in spec.sqs_events if e.max_concurrency]
+        if spec.reserved_concurrency is not None:
+            limits.append(spec.reserved_concurrency)
+        return min(limits) if limits else DEFAULT_CONCURRENCY
+
+    def _concurrency_of(self, function: str, event: SqsEventSpec) -> int:
+        assert self.provisioned is not None
+        reserved = self.provisioned.topology.functions[function].reserved_concurrency
+        limits = [n for n in (event.max_concurrency, reserved) if n]
         return min(limits) if limits else DEFAULT_CONCURRENCY
 
     def _mapping(self, function: str, event: SqsEventSpec) -> _Mapping:
@@ -297,7 +305,9 @@ class Emulator:
             report_batch_item_failures=event.report_batch_item_failures,
             wait_time_s=POLL_WAIT_S,
         )
-        slots = threading.Semaphore(event.max_concurrency or DEFAULT_CONCURRENCY)
+        # A function's reserved concurrency bounds its event sources too, as on AWS
+        # (there, the pollers are throttled; here, they wait for a slot).
+        slots = threading.Semaphore(self._concurrency_of(function, event))
         return _Mapping(function, event, esm, slots)
 
     # ------------------------------------------------------------------ running

@@ -78,7 +78,8 @@ class Resolver:
             "Fn::Sub": self._sub,
             "Fn::Join": lambda a: str(a[0]).join(str(x) for x in self.resolve(a[1])),
             "Fn::If": self._if,
-            "Fn::Equals": lambda a: self.resolve(a[0]) == self.resolve(a[1]),
+            "Fn::Equals": lambda a: _same(self.resolve(a[0]), self.resolve(a[1])),
+            "Fn::Contains": lambda a: any(_same(x, self.resolve(a[1])) for x in self.resolve(a[0])),
             "Fn::Not": lambda a: not self.resolve(a[0]),
             "Fn::And": lambda a: all(self.resolve(x) for x in a),
             "Fn::Or": lambda a: any(self.resolve(x) for x in a),
@@ -125,6 +126,46 @@ class Resolver:
 
     def _if(self, arg: list[Any]) -> Any:
         return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
+
+
+def _same(a: Any, b: Any) -> bool:
+    """``Fn::Equals`` as CloudFormation compares: parameter values are strings there, so
+    a default of ``0`` (an int in YAML) equals an override of ``"0"``."""
+    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+        return bool(a == b)
+    return _text(a) == _text(b)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def check_rules(template: Mapping[str, Any], parameters: Mapping[str, Any]) -> None:
+    """Refuse parameter values the template's ``Rules`` refuse, as CloudFormation does
+    before it creates anything (a ``RuleCondition`` first says whether a rule applies).
+
+    Raises:
+        TemplateError: an assertion fails (its ``AssertDescription`` says why), or a
+            rule uses a function offpath does not evaluate.
+    """
+    resolver = Resolver(parameters=dict(parameters), pseudo={})
+    for name, rule in template.get("Rules", {}).items():
+        try:
+            if "RuleCondition" in rule and not resolver.resolve(rule["RuleCondition"]):
+                continue
+            failed = [
+                a.get("AssertDescription", f"rule {name}")
+                for a in rule.get("Assertions", [])
+                if not resolver.resolve(a["Assert"])
+            ]
+        except (TemplateError, KeyError, TypeError, IndexError) as exc:
+            raise TemplateError(f"rule {name}: cannot evaluate it locally: {exc}") from exc
+        if failed:
+            raise TemplateError(f"rule {name}: " + "; ".join(failed))
 
 
 def parameter_defaults(template: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offpath.local.template import Resolver, TemplateError, load_template, parameter_defaults
+from offpath.local.template import (
+    NO_VALUE,
+    Resolver,
+    TemplateError,
+    check_rules,
+    load_template,
+    parameter_defaults,
+)
 
 EMULATED = {
     "AWS::SQS::Queue",
@@ -59,6 +66,7 @@ SQS_EVENT_KEYS = {
     "MaximumBatchingWindowInSeconds",
     "FunctionResponseTypes",
     "ScalingConfig",
+    "ProvisionedPollerConfig",
     "Enabled",
 }
 SCHEDULE_KEYS = {
@@ -186,6 +194,7 @@ class FunctionSpec:
     runtime: str = "python3.12"
     build_method: str | None = None  # Metadata.BuildMethod ("makefile"), None: SAM's default
     async_config: AsyncConfig = field(default_factory=AsyncConfig)
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: most at once
     sqs_events: list[SqsEventSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
     routes: list[RouteSpec] = field(default_factory=list)
@@ -232,8 +241,10 @@ def read_topology(
     """
     template = load_template(path)
     resources: dict[str, Any] = template["Resources"]
+    values = parameter_defaults(template, parameters or {})
+    check_rules(template, values)
     resolver = Resolver(
-        parameters=parameter_defaults(template, parameters or {}),
+        parameters=values,
         pseudo={
             "AWS::StackName": stack_name,
             "AWS::Region": region,
@@ -373,6 +384,9 @@ def _table(logical_id: str, resource: dict[str, Any], resolver: Resolver) -> Tab
         "PointInTimeRecoverySpecification",
         "Tags",
         "DeletionProtectionEnabled",
+        # Caps on what the table may serve: locally nothing is throttled, so it is
+        # accepted and not applied (nor sent to the backend, which may not know it).
+        "OnDemandThroughput",
     }
     unknown = set(props) - allowed
     if unknown:
@@ -415,6 +429,11 @@ def _function(
     memory_mb = int(resolver.resolve(props.get("MemorySize", 128)))
     if not 128 <= memory_mb <= 10_240:
         raise TemplateError(f"{logical_id}: MemorySize {memory_mb} is outside 128-10240 MB")
+    reserved = resolver.resolve({"r": props.get("ReservedConcurrentExecutions", NO_VALUE)})
+    if "r" in reserved and int(reserved["r"]) < 1:
+        raise TemplateError(
+            f"{logical_id}: ReservedConcurrentExecutions {reserved['r']} would never run it"
+        )
     spec = FunctionSpec(
         logical_id=logical_id,
         handler=str(props["Handler"]),
@@ -425,6 +444,7 @@ def _function(
         runtime=str(resolver.resolve(props.get("Runtime", "python3.12"))),
         build_method=(resource.get("Metadata") or {}).get("BuildMethod"),
         async_config=_async_config(logical_id, resolver.resolve(props)),
+        reserved_concurrency=int(reserved["r"]) if "r" in reserved else None,
     )
     for event_name, event in raw.get("Events", {}).items():
         _add_event(spec, event_name, event["Type"], event.get("Properties", {}), resolver)
@@ -500,6 +520,13 @@ def _sqs_event(name: str, raw: dict[str, Any], resolver: Resolver) -> SqsEventSp
     batch_size = int(props.get("BatchSize", 10))
     window_s = float(props.get("MaximumBatchingWindowInSeconds", 0))
     _check_batching(name, batch_size, window_s)
+    pollers = props.get("ProvisionedPollerConfig")
+    if pollers is not None and "MaximumConcurrency" in props.get("ScalingConfig", {}):
+        # CreateEventSourceMapping refuses both together; so does offpath dev.
+        raise TemplateError(
+            f"SQS event {name}: ProvisionedPollerConfig and ScalingConfig.MaximumConcurrency "
+            "cannot be combined (AWS refuses the mapping)"
+        )
     return SqsEventSpec(
         name=name,
         queue=queue_id,
