@@ -123,6 +123,42 @@ class Measured:
         )
 
 
+def predict(measured: Measured, mix: dict[str, int], batch: int = 10) -> Prediction:
+    """The calls and invocations ``mix`` (kind -> jobs, each kind in full batches of
+    ``batch``, one of the measured sizes) makes: the model's counts, to be checked
+    exactly against what an emulator counts."""
+    calls: dict[str, float] = {}
+    invocations = scheduled = 0.0
+    for kind, jobs in mix.items():
+        if jobs % batch:
+            raise ValueError(f"{kind}: {jobs} jobs are not full batches of {batch}")
+        figures = measured.kinds[kind][batch]
+        for op, n in figures["calls"].items():
+            calls[op] = calls.get(op, 0.0) + n * jobs
+        invocations += figures["lambda_invocations"] * jobs
+        scheduled += figures["scheduler_invocations"] * jobs
+    return Prediction(
+        calls={op: _whole(n) for op, n in calls.items()},
+        invocations=_whole(invocations),
+        scheduler_invocations=_whole(scheduled),
+    )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    calls: dict[str, int]
+    invocations: int
+    scheduler_invocations: int
+
+
+def _whole(value: float) -> int:
+    """A count of calls: per-job figures are shares of whole calls, so their sum is whole."""
+    whole = round(value)
+    if abs(value - whole) > 1e-6:
+        raise ValueError(f"{value} calls is not a whole number")
+    return whole
+
+
 DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 DYNAMODB_READS = ("GetItem", "Query", "Scan", "BatchGetItem")
 
@@ -351,6 +387,11 @@ def render(measured: Measured, a: Assumptions) -> str:
         "concurrency, cost and limits are arithmetic over them, with AWS's published "
         f"default quotas (us-east-1, as of {QUOTAS_AS_OF}, not re-checked online) and "
         f"list prices ({pricing.PRICES_AS_OF}). Check both before deploying for real.",
+        "",
+        "The counts are checked: `tests/bench/test_model_matches_emulator.py` runs 200 jobs "
+        "of the four kinds through `offpath dev` on MiniStack and asserts that its meter "
+        "counted exactly the calls and invocations `bench.capacity.predict` computes from "
+        "this run (measured on moto).",
         "",
         "## Assumptions",
         "",
