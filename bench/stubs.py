@@ -110,10 +110,29 @@ class InMemoryJobStore:
 
     def cancel(self, job_id: str) -> Job:
         held = self.get(job_id)
-        if held.status not in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+        if held.status is JobStatus.RUNNING:
+            self.jobs[job_id] = replace(held, cancel_requested_at=utcnow())
+            return self.jobs[job_id]
+        if held.status not in _WAITING:
             raise JobNotCancellable(held)
         self.jobs[job_id] = replace(held, status=JobStatus.CANCELLED, finished_at=utcnow())
         return self.jobs[job_id]
+
+    def finish_cancelled(self, job_id: str, attempt: int) -> bool:
+        return self._finish(job_id, attempt, JobStatus.CANCELLED)
+
+    def record_progress(self, job_id: str, attempt: int, fraction: float, note: str) -> bool | None:
+        held = self.jobs.get(job_id)
+        if held is None or held.status != JobStatus.RUNNING or held.attempts != attempt:
+            return None
+        self.jobs[job_id] = replace(held, progress=fraction, progress_note=note)
+        return held.cancel_requested_at is not None
+
+    def cancel_requested(self, job_id: str) -> bool:
+        held = self.jobs.get(job_id)
+        return held is not None and (
+            held.cancel_requested_at is not None or held.status is JobStatus.CANCELLED
+        )
 
     def requeue(self, job_id: str) -> bool:
         held = self.jobs.get(job_id)

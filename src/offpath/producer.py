@@ -226,14 +226,18 @@ class Producer:
         self.metrics.flush()
 
     def cancel(self, job_id: str) -> Job:
-        """Cancel a job that has not started; its one-off schedule, if any, is deleted.
+        """Cancel a job; its one-off schedule, if any, is deleted.
+
+        A waiting job is ``cancelled`` at once; a running one comes back still
+        ``running`` with ``cancel_requested_at`` set, and ends ``cancelled`` when its
+        task stops (:meth:`offpath.context.JobContext.cancelled`).
 
         Raises:
             JobNotFound: no such job.
-            JobNotCancellable: it already started or finished (the job is attached).
+            JobNotCancellable: it already finished (the job is attached).
         """
         job = self.store.cancel(job_id)
-        if job.schedule_name and self.scheduler is not None:
+        if job.status is JobStatus.CANCELLED and job.schedule_name and self.scheduler is not None:
             self.scheduler.delete(job.schedule_name)
         return job
 

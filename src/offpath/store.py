@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from offpath.errors import JobNotCancellable, JobNotFound, StoreError
+from offpath.errors import JobNotCancellable, JobNotFound, OffpathError, StoreError
 from offpath.invocation import now as platform_now
 
 if TYPE_CHECKING:
@@ -85,6 +85,10 @@ class Job:
     idempotency_key: str | None = None
     args_sha256: str | None = None
     schedule_name: str | None = None
+    progress: float | None = None
+    progress_note: str | None = None
+    progress_at: datetime | None = None
+    cancel_requested_at: datetime | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Job:
@@ -110,6 +114,10 @@ class Job:
             idempotency_key=s.text("idempotency_key"),
             args_sha256=s.text("args_sha256"),
             schedule_name=s.text("schedule_name"),
+            progress=s.fraction("progress"),
+            progress_note=s.text("progress_note"),
+            progress_at=s.moment("progress_at"),
+            cancel_requested_at=s.moment("cancel_requested_at"),
         )
 
 
@@ -126,6 +134,10 @@ class _Item:
     def number(self, name: str) -> int:
         value = self.item.get(name)
         return int(value["N"]) if value and "N" in value else 0
+
+    def fraction(self, name: str) -> float | None:
+        value = self.item.get(name)
+        return float(value["N"]) if value and "N" in value else None
 
     def moment(self, name: str) -> datetime | None:
         value = self.item.get(name)
@@ -144,6 +156,7 @@ class Claim:
     attempts: int = 0
     status: JobStatus | None = None
     lease_until: datetime | None = None
+    cancel_requested: bool = False  # claimed, but someone asked to cancel it: do not run
 
 
 @dataclass(frozen=True)
@@ -175,7 +188,17 @@ class JobStore(Protocol):
 
     def get(self, job_id: str) -> Job: ...
 
-    def cancel(self, job_id: str) -> Job: ...
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a waiting job; for a running one, record the request."""
+        ...
+
+    def finish_cancelled(self, job_id: str, attempt: int) -> bool: ...
+
+    def record_progress(
+        self, job_id: str, attempt: int, fraction: float, note: str
+    ) -> bool | None: ...
+
+    def cancel_requested(self, job_id: str) -> bool: ...
 
     def requeue(self, job_id: str) -> bool:
         """Make a dead or failed job wait again; False if it is missing or in another state."""
@@ -281,7 +304,9 @@ class DynamoDBJobStore:
                     ":task": _s(task),
                     ":expires": {"N": str(int(now + self.ttl_s))},
                 },
-                ReturnValues="UPDATED_NEW",
+                # ALL_NEW, not UPDATED_NEW: a cancel request on the record is seen here
+                # (the same write, no read).
+                ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -292,8 +317,10 @@ class DynamoDBJobStore:
             if held.status in FINAL_STATUSES:
                 return Claim(ClaimKind.DONE, held.attempts, held.status)
             return Claim(ClaimKind.BUSY, held.attempts, held.status, held.lease_until)
-        attempts = int(response["Attributes"]["attempts"]["N"])
-        return Claim(ClaimKind.CLAIMED, attempts, JobStatus.RUNNING)
+        attributes = response["Attributes"]
+        attempts = int(attributes["attempts"]["N"])
+        requested = "cancel_requested_at" in attributes
+        return Claim(ClaimKind.CLAIMED, attempts, JobStatus.RUNNING, cancel_requested=requested)
 
     def succeed(self, job_id: str, attempt: int, result: Any) -> bool:
         encoded = json.dumps(result, default=str, separators=(",", ":"))
@@ -374,32 +401,136 @@ class DynamoDBJobStore:
         return True
 
     def cancel(self, job_id: str) -> Job:
-        """Mark a waiting job cancelled; a message that still arrives is acknowledged."""
+        """Cancel a job: a waiting one at once, a running one by recording the request.
+
+        A queued, scheduled or failed (awaiting its retry) job becomes ``cancelled``;
+        a message that still arrives is acknowledged without running. A running job
+        keeps running with ``cancel_requested_at`` set: its task sees it through
+        ``JobContext.cancelled()``, and its worker ends it ``cancelled``.
+
+        Raises:
+            JobNotFound: no such job.
+            JobNotCancellable: it already finished (the job is attached).
+        """
+        try:
+            return self._cancel_waiting(job_id)
+        except JobNotCancellable as exc:
+            if _status_of(exc) is not JobStatus.RUNNING:
+                raise
+        return self._request_cancel(job_id)
+
+    def _cancel_waiting(self, job_id: str) -> Job:
         try:
             response = self.client.update_item(
                 TableName=self.table_name,
                 Key=job_key(job_id),
-                UpdateExpression="SET #status = :cancelled, updated_at = :now, finished_at = :now",
-                # Why: only a job that has not started can be cancelled.
-                ConditionExpression="#status IN (:queued, :scheduled)",
+                UpdateExpression=(
+                    "SET #status = :cancelled, updated_at = :now, finished_at = :now "
+                    "REMOVE next_attempt_at"
+                ),
+                # Why: only a job that is not running ends here; a running one only
+                # records the request (_request_cancel) and its worker ends it.
+                ConditionExpression="#status IN (:queued, :scheduled, :failed)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":cancelled": _s(JobStatus.CANCELLED),
                     ":queued": _s(JobStatus.QUEUED),
                     ":scheduled": _s(JobStatus.SCHEDULED),
+                    ":failed": _s(JobStatus.FAILED),
                     ":now": _n(self._now()),
                 },
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            old = _conditional_old_item(exc)
-            if old is None:
-                raise StoreError(f"cannot cancel job {job_id}: {exc}") from exc
-            if not old:
-                raise JobNotFound(job_id) from None
-            raise JobNotCancellable(Job.from_item(old)) from None
+            raise _cancel_refused(job_id, exc) from None
         return Job.from_item(dict(response["Attributes"]))
+
+    def _request_cancel(self, job_id: str) -> Job:
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                # if_not_exists: asking twice keeps the first request's time.
+                UpdateExpression=(
+                    "SET cancel_requested_at = if_not_exists(cancel_requested_at, :now), "
+                    "updated_at = :now"
+                ),
+                # Why: only while it runs; if it finished in between, that is final.
+                ConditionExpression="#status = :running",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":running": _s(JobStatus.RUNNING),
+                    ":now": _n(self._now()),
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            refused = _cancel_refused(job_id, exc)
+            if isinstance(refused, JobNotCancellable) and _status_of(refused) is JobStatus.FAILED:
+                # Its attempt failed between our two writes: now it waits, so it ends here.
+                return self._cancel_waiting(job_id)
+            raise refused from None
+        return Job.from_item(dict(response["Attributes"]))
+
+    def finish_cancelled(self, job_id: str, attempt: int) -> bool:
+        """End the attempt holding the claim as ``cancelled`` (its task stopped)."""
+        return self._finish(
+            job_id,
+            attempt,
+            "SET #status = :status, finished_at = :now, updated_at = :now REMOVE lease_until",
+            {":status": _s(JobStatus.CANCELLED)},
+        )
+
+    def record_progress(self, job_id: str, attempt: int, fraction: float, note: str) -> bool | None:
+        """Store progress for the attempt holding the claim (rate-limited by its caller).
+
+        Returns:
+            Whether a cancel was requested; None if the attempt no longer holds the job.
+        """
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                UpdateExpression=(
+                    "SET progress = :fraction, progress_note = :note, progress_at = :now"
+                ),
+                # Why: only the attempt that holds the claim reports; a stale one must
+                # not write over a newer attempt's progress or a finished record.
+                ConditionExpression="#status = :running AND attempts = :attempt",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":fraction": _n(fraction),
+                    ":note": _s(note),
+                    ":now": _n(self._now()),
+                    ":running": _s(JobStatus.RUNNING),
+                    ":attempt": _n(attempt),
+                },
+                # The write answers `cancelled()` too: no read of its own.
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return None
+            raise StoreError(f"cannot record progress of job {job_id}: {exc}") from exc
+        return "cancel_requested_at" in response["Attributes"]
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether the job was asked to cancel (or is cancelled): one small read."""
+        try:
+            response = self.client.get_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                ProjectionExpression="cancel_requested_at, #status",
+                ExpressionAttributeNames={"#status": "status"},
+                ConsistentRead=True,
+            )
+        except ClientError as exc:
+            raise StoreError(f"cannot read job {job_id}: {exc}") from exc
+        item = response.get("Item", {})
+        status = item.get("status", {}).get("S")
+        return "cancel_requested_at" in item or status == JobStatus.CANCELLED
 
     def requeue(self, job_id: str) -> bool:
         """Make a dead (or failed) job ``queued`` again, for its redriven message to run it.
@@ -462,6 +593,19 @@ class DynamoDBJobStore:
             self.client.delete_item(TableName=self.table_name, Key=job_key(job_id))
         except ClientError as exc:
             raise StoreError(f"cannot delete job {job_id}: {exc}") from exc
+
+
+def _cancel_refused(job_id: str, exc: ClientError) -> OffpathError:
+    old = _conditional_old_item(exc)
+    if old is None:
+        return StoreError(f"cannot cancel job {job_id}: {exc}")
+    if not old:
+        return JobNotFound(job_id)
+    return JobNotCancellable(Job.from_item(old))
+
+
+def _status_of(exc: JobNotCancellable) -> JobStatus | None:
+    return exc.job.status if isinstance(exc.job, Job) else None
 
 
 def _is_conditional_failure(exc: ClientError) -> bool:

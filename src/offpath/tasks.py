@@ -21,6 +21,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from offpath.context import JobContext
 from offpath.errors import InvalidArguments, UnknownTask
 from offpath.retry import Backoff
 
@@ -63,10 +64,22 @@ def format_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def context_parameter(fn: Callable[..., Any]) -> str | None:
+    """The name of the parameter typed :class:`~offpath.context.JobContext`, if any."""
+    hints = get_type_hints(fn)
+    names = [name for name, hint in hints.items() if hint is JobContext and name != "return"]
+    if len(names) > 1:
+        raise TypeError(f"{getattr(fn, '__name__', fn)!r}: at most one JobContext parameter")
+    return names[0] if names else None
+
+
 def _args_model(fn: Callable[..., Any], name: str) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     hints = get_type_hints(fn, include_extras=True)  # resolves string annotations
+    skip = context_parameter(fn)
     for param in inspect.signature(fn).parameters.values():
+        if param.name == skip:
+            continue  # the worker's to give, not the caller's
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
             raise TypeError(f"task {name!r}: parameter {param.name!r} must be a named parameter")
         annotation = hints.get(param.name, Any)
@@ -84,7 +97,12 @@ class Task(Generic[P, R]):
         self.name = name
         self.options = options
         self.is_async = inspect.iscoroutinefunction(fn)
-        self._signature = inspect.signature(fn)
+        self.context_param = context_parameter(fn)
+        signature = inspect.signature(fn)
+        # What callers bind against: the job's arguments, without the context.
+        self._signature = signature.replace(
+            parameters=[p for p in signature.parameters.values() if p.name != self.context_param]
+        )
         self.args_model = _args_model(fn, name)
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
@@ -124,9 +142,16 @@ class Task(Generic[P, R]):
         except ValidationError as exc:
             raise InvalidArguments(f"{self.name}: {format_validation_error(exc)}") from exc
 
-    def run(self, kwargs: Mapping[str, Any]) -> Any:
-        """Run the task to completion with already-loaded arguments."""
+    def run(self, kwargs: Mapping[str, Any], context: JobContext | None = None) -> Any:
+        """Run the task to completion with already-loaded arguments.
+
+        ``context`` goes to the task's JobContext parameter, if it declares one.
+        """
         fn: Callable[..., Any] = self.fn
+        if self.context_param is not None:
+            # Called outside a worker (a test, a script): a context with no record.
+            given = context or JobContext.detached(self.name, self.options.timeout_s)
+            kwargs = {**kwargs, self.context_param: given}
         if not self.is_async:
             return fn(**kwargs)
         try:

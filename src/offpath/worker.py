@@ -22,6 +22,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
+from offpath.context import JobCancelled, JobContext
 from offpath.deadletters import (
     MAX_ATTRIBUTE_CHARS,
     REASON_ATTRIBUTE,
@@ -67,6 +68,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # already done: acknowledged without running
     DEAD = "dead"
     DROPPED = "dropped"  # fire-and-forget failure: logged, not retried
+    CANCELLED = "cancelled"  # stopped on request (or never run: cancelled while waiting)
 
 
 class RemainingTime(Protocol):
@@ -176,7 +178,7 @@ class Worker:
             except InvalidArguments as exc:
                 return self._bury(record, exc, (envelope.job_id, task.name))
             if not task.options.durable:
-                return self._fire_and_forget(task, kwargs)
+                return self._fire_and_forget(task, kwargs, envelope)
             return self._run_durable(record, envelope, task, kwargs, context)
 
     @contextmanager
@@ -198,10 +200,13 @@ class Worker:
         with self.tracer.job(envelope.job_id, envelope.task):
             yield
 
-    def _fire_and_forget(self, task: Task[Any, Any], kwargs: dict[str, Any]) -> Outcome:
+    def _fire_and_forget(
+        self, task: Task[Any, Any], kwargs: dict[str, Any], envelope: Envelope
+    ) -> Outcome:
+        job = self._job_context(task, envelope, 1, task.options.timeout_s, durable=False)
         try:
             with deadline(task.options.timeout_s):
-                task.run(kwargs)
+                task.run(kwargs, job)
         except Exception as exc:  # noqa: BLE001 -- per-record boundary: best effort, dropped
             self.logger.warning("fire-and-forget task failed", extra=_error_fields(exc))
             self._metric("JobsFailed", task.name)
@@ -231,6 +236,9 @@ class Worker:
             wait_s = _seconds_between(self.clock(), claim.lease_until) + 1
             self._change_visibility(record, wait_s)
             raise HandBack(f"job is running elsewhere; back in {wait_s} s")
+        if claim.cancel_requested:
+            # Asked to cancel while it ran, and that attempt died: never run again.
+            return self._end_cancelled(envelope, task, claim.attempts)
         return self._attempt(record, envelope, task, kwargs, claim.attempts, timeout_s)
 
     @staticmethod
@@ -277,18 +285,52 @@ class Worker:
         latency_ms = (self.clock() - envelope.enqueued_at).total_seconds() * 1000
         self._metric("QueueLatency", task.name, MetricUnit.Milliseconds, latency_ms)
         started = time.perf_counter()
+        job = self._job_context(task, envelope, attempt, timeout_s, durable=True)
         try:
             with deadline(timeout_s):
-                result = task.run(kwargs)
+                result = task.run(kwargs, job)
         except Exception as exc:  # noqa: BLE001 -- per-record boundary: every error recorded
             self._metric("JobDuration", task.name, MetricUnit.Milliseconds, _ms_since(started))
+            if isinstance(exc, JobCancelled) or (job is not None and job.cancel_seen):
+                return self._end_cancelled(envelope, task, attempt)
             return self._after_failure(record, envelope, task, attempt, exc)
         self._metric("JobDuration", task.name, MetricUnit.Milliseconds, _ms_since(started))
+        if job is not None and job.cancel_seen:
+            return self._end_cancelled(envelope, task, attempt)
         if not self.store.succeed(envelope.job_id, attempt, result):
             self.logger.warning("lost the claim before finishing; result not recorded")
         self.logger.info("job succeeded", extra={"attempt": attempt})
         self._metric("JobsSucceeded", task.name)
         return Outcome.SUCCEEDED
+
+    def _job_context(
+        self,
+        task: Task[Any, Any],
+        envelope: Envelope,
+        attempt: int,
+        timeout_s: float,
+        *,
+        durable: bool,
+    ) -> JobContext | None:
+        """The task's JobContext, only for a task that declares one (others pay nothing)."""
+        if task.context_param is None:
+            return None
+        return JobContext(
+            job_id=envelope.job_id,
+            task=task.name,
+            attempt=attempt,
+            correlation_id=envelope.correlation_id,
+            durable=durable,
+            deadline=time.monotonic() + timeout_s,
+            store=self.store if durable else None,
+        )
+
+    def _end_cancelled(self, envelope: Envelope, task: Task[Any, Any], attempt: int) -> Outcome:
+        if not self.store.finish_cancelled(envelope.job_id, attempt):
+            self.logger.warning("lost the claim before finishing; cancellation not recorded")
+        self.logger.info("job cancelled", extra={"attempt": attempt})
+        self._metric("JobsCancelled", task.name)
+        return Outcome.CANCELLED
 
     def _after_failure(
         self,

@@ -252,3 +252,16 @@ def test_a_queue_card_shows_its_counts_and_oldest_age() -> None:
     for stat, value in (("visible", "3"), ("in_flight", "2"), ("delayed", "1")):
         assert f'data-stat="{stat}">{value}<' in html
     assert 'data-stat="oldest" title="why">1 min 15 s<' in html
+
+
+def test_a_jobs_page_shows_its_progress_and_a_cancel_request() -> None:
+    job = _job(
+        status=JobStatus.RUNNING,
+        progress=0.25,
+        progress_note=EVIL,
+        cancel_requested_at=NOW - timedelta(seconds=2),
+    )
+    html = job_part(job, "j1", [], NOW)
+    assert '<span data-cell="progress">25% · &lt;script&gt;' in html
+    assert 'data-cell="cancel-requested"><time datetime="2026-06-02T07:59:58+00:00"' in html
+    assert EVIL not in html

@@ -114,6 +114,17 @@ def test_an_enqueued_job_runs_and_jobs_show_reads_its_record(shell: OpsStack) ->
     assert missing.exit_code == 1 and "fire-and-forget" in missing.stderr
 
 
+def test_jobs_cancel_cancels_a_waiting_job_and_refuses_a_finished_one(shell: OpsStack) -> None:
+    out = _json("enqueue", "ops_noop", "--args", '{"n": 4}', "--delay-seconds", "600")
+    [job] = out["jobs"]
+
+    cancelled = _json("jobs", "cancel", job["job_id"])
+    again = _run("jobs", "cancel", job["job_id"])
+
+    assert cancelled["status"] == "cancelled"
+    assert again.exit_code == 1 and "cannot be cancelled" in again.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

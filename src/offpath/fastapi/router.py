@@ -3,7 +3,7 @@
 - ``POST {prefix}`` enqueues any registered task by name (its OpenAPI body lists
   each task with its own arguments);
 - ``GET {prefix}/{job_id}`` reads a durable job's record;
-- ``DELETE {prefix}/{job_id}`` cancels a job that has not started.
+- ``DELETE {prefix}/{job_id}`` cancels a job (a running one is asked to stop).
 
 POST and DELETE let a caller run any task: put them behind your API's auth (the
 example's template requires SigV4 for them with ``Auth: Authorizer: AWS_IAM``).
@@ -33,6 +33,7 @@ from offpath.fastapi.openapi import SUBMIT_MARK
 from offpath.fastapi.responses import ACCEPTED, GET_JOB_ROUTE, accepted, error_responses
 from offpath.fastapi.schemas import JobAccepted, JobSubmission, JobView
 from offpath.producer import job_id_for_key
+from offpath.store import JobStatus
 from offpath.tasks import Task, TaskRegistry
 
 # A key sent to the POST names one request, whatever its task: the job id comes from
@@ -100,11 +101,17 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",), cancel: bool = True) -> APIR
             cancel_job,
             methods=["DELETE"],
             name="offpath_cancel_job",
-            summary="Cancel a job that has not started",
-            description="A scheduled or queued job becomes `cancelled` and its one-off "
-            "schedule, if any, is deleted; a message that still arrives is acknowledged "
-            "without running. A job that started or finished answers 409.",
-            responses=error_responses(404, 409, 422, 503),
+            summary="Cancel a job",
+            description="A scheduled, queued or failed (awaiting its retry) job becomes "
+            "`cancelled` (200) and its one-off schedule, if any, is deleted; a message "
+            "that still arrives is acknowledged without running. A running job is asked "
+            "to stop (202, still `running` with `cancel_requested_at`): its task sees it "
+            "through `JobContext.cancelled()` and the job ends `cancelled`; a task that "
+            "never checks finishes as it would have. A finished job answers 409.",
+            responses={
+                202: {"model": JobView, "description": "Running: asked to stop."},
+                **error_responses(404, 409, 422, 503),
+            },
         )
     return router
 
@@ -146,13 +153,15 @@ def get_job(job_id: JobId, store: StoreDep) -> JobView:
     return JobView.from_job(job)
 
 
-def cancel_job(job_id: JobId, producer: ProducerDep) -> JobView:
+def cancel_job(job_id: JobId, producer: ProducerDep, response: Response) -> JobView:
     try:
         job = producer.cancel(job_id)
     except JobNotFound:
         raise HTTPException(404, f"no job {job_id} (fire-and-forget jobs keep no record)") from None
     except JobNotCancellable as exc:
         raise HTTPException(409, str(exc)) from None
+    if job.status is JobStatus.RUNNING:
+        response.status_code = 202  # asked to stop; it ends `cancelled` when it does
     return JobView.from_job(job)
 
 

@@ -121,6 +121,15 @@ class JobView(BaseModel):
     result: Any = Field(description="The task's return value (JSON) once it succeeded.")
     last_error: JobErrorView | None
     correlation_id: str | None
+    progress: float | None = Field(
+        description="How far the task said it is, 0.0 to 1.0 (JobContext.progress)."
+    )
+    progress_note: str | None = Field(description="The task's note with it.")
+    progress_at: datetime | None
+    cancel_requested_at: datetime | None = Field(
+        description="When DELETE asked a running job to stop; it ends `cancelled` when "
+        "its task next checks.",
+    )
 
     @classmethod
     def from_job(cls, job: Job) -> JobView:
@@ -138,4 +147,8 @@ class JobView(BaseModel):
             result=job.result,
             last_error=JobErrorView(type=error.type, message=error.message) if error else None,
             correlation_id=job.correlation_id,
+            progress=job.progress,
+            progress_note=job.progress_note,
+            progress_at=job.progress_at,
+            cancel_requested_at=job.cancel_requested_at,
         )

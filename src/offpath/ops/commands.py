@@ -324,6 +324,37 @@ def jobs_show(
         console.print(view)
 
 
+@jobs_app.command("cancel")
+def jobs_cancel(
+    job_id: Annotated[str, typer.Argument(help="the job id")],
+    as_json: AsJson = False,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+    template: Template = Path("template.yaml"),
+) -> None:
+    """Cancel a job: a waiting one at once; a running one is asked to stop.
+
+    A one-off schedule left behind fires into a job that is acknowledged unrun.
+    """
+    from offpath.errors import JobNotCancellable
+    from offpath.ops.render import job_view
+
+    with _reported():
+        target = _target(stack_name, profile, region, template)
+        try:
+            job = _store(target).cancel(job_id)
+        except JobNotFound:
+            raise OffpathError(f"no job {job_id} in {target.table_name}") from None
+        except JobNotCancellable as exc:
+            raise OffpathError(str(exc)) from None
+    view, data = job_view(job)
+    if as_json:
+        _print_json(data)
+    else:
+        console.print(view)
+
+
 # ---------------------------------------------------------------------- enqueue
 def enqueue(
     task_name: Annotated[str, typer.Argument(metavar="TASK", help="a registered task")],

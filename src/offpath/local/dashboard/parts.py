@@ -286,6 +286,13 @@ def _invocation_row(invocation: Invocation) -> str:
     )
 
 
+def _progress(job: Job) -> str:
+    if job.progress is None:
+        return "-"
+    note = f" · {job.progress_note}" if job.progress_note else ""
+    return f"{job.progress:.0%}{note}"
+
+
 def job_part(job: Job | None, job_id: str, dead: Sequence[DeadMessage], now: datetime) -> str:
     if job is None:
         return (
@@ -306,6 +313,11 @@ def job_part(job: Job | None, job_id: str, dead: Sequence[DeadMessage], now: dat
         ("waited", h(between(job.created_at, job.started_at))),
         ("ran for", h(between(job.started_at, job.finished_at))),
         ("lease until", moment(job.lease_until)),
+        ("progress", f'<span data-cell="progress">{h(_progress(job))}</span>'),
+        (
+            "cancel requested",
+            f'<span data-cell="cancel-requested">{moment(job.cancel_requested_at)}</span>',
+        ),
         ("updated", f"{moment(job.updated_at)} ({ago(job.updated_at, now)})"),
     )
     listing = "".join(f"<div><dt>{h(name)}</dt><dd>{value}</dd></div>" for name, value in facts)
