@@ -111,8 +111,15 @@ def worker_function_environment() -> Iterator[None]:
     The queue URLs and table name are never called: the AWS side is stubbed.
     """
     topology = read_topology(TEMPLATE, stack_name="offpath", region="us-east-1")
+    declared = topology.functions["WorkerFunction"].environment
     values = {
-        **topology.functions["WorkerFunction"].environment,
+        **declared,
+        # Unprovisioned, a queue's !Ref is its name: the settings want its URL.
+        **{
+            name: f"https://sqs.us-east-1.amazonaws.com/123456789012/{value}"
+            for name, value in declared.items()
+            if name.endswith("_URL") and not value.startswith("http")
+        },
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         # Off Lambda there is no X-Ray daemon; the Tracer's subsegments become no-ops.

@@ -39,8 +39,9 @@ from offpath.errors import (
     TaskTimeout,
     UnknownTask,
 )
-from offpath.invocation import invocation
+from offpath.invocation import current_context, invocation
 from offpath.invocation import now as platform_now
+from offpath.joblog import logs_info, success_line, write_line
 from offpath.metrics import UNKNOWN_TASK, MetricsSink, TaskMetricsSink
 from offpath.records import SQSRecord
 from offpath.store import Claim, ClaimKind, JobError, JobStatus, JobStore
@@ -294,12 +295,13 @@ class Worker:
             if isinstance(exc, JobCancelled) or (job is not None and job.cancel_seen):
                 return self._end_cancelled(envelope, task, attempt)
             return self._after_failure(record, envelope, task, attempt, exc)
-        self._metric("JobDuration", task.name, MetricUnit.Milliseconds, _ms_since(started))
+        duration_ms = _ms_since(started)
+        self._metric("JobDuration", task.name, MetricUnit.Milliseconds, duration_ms)
         if job is not None and job.cancel_seen:
             return self._end_cancelled(envelope, task, attempt)
         if not self.store.succeed(envelope.job_id, attempt, result):
             self.logger.warning("lost the claim before finishing; result not recorded")
-        self.logger.info("job succeeded", extra={"attempt": attempt})
+        self._log_success(envelope, attempt, duration_ms)
         self._metric("JobsSucceeded", task.name)
         return Outcome.SUCCEEDED
 
@@ -331,6 +333,23 @@ class Worker:
         self.logger.info("job cancelled", extra={"attempt": attempt})
         self._metric("JobsCancelled", task.name)
         return Outcome.CANCELLED
+
+    def _log_success(self, envelope: Envelope, attempt: int, duration_ms: float) -> None:
+        """The small per-job line (:mod:`offpath.joblog`), at INFO."""
+        if not logs_info(self.logger):
+            return
+        context = current_context()
+        line = success_line(
+            service=self.logger.service,
+            when=self.clock(),
+            job_id=envelope.job_id,
+            task=envelope.task,
+            attempt=attempt,
+            duration_ms=duration_ms,
+            request_id=getattr(context, "aws_request_id", None),
+            correlation_id=envelope.correlation_id,
+        )
+        write_line(self.logger, line)
 
     def _after_failure(
         self,
@@ -398,6 +417,10 @@ class Worker:
     def _metric(
         self, name: str, task: str, unit: MetricUnit = MetricUnit.Count, value: float = 1
     ) -> None:
+        if unit is MetricUnit.Milliseconds:
+            # 0.1 ms is finer than CloudWatch's percentiles need; a float's full repr
+            # (2.0140000000000002) is 20 bytes of log per value.
+            value = round(value, 1)
         if self._task_metrics is not None:
             self._task_metrics.add_task_metric(task, name, unit, value)
         elif self.metrics is not None:  # e.g. Powertools Metrics: no task dimension
