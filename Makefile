@@ -21,12 +21,16 @@ PIP_FLAGS := --no-deps --platform manylinux2014_x86_64 --implementation cp \
 	--python-version 3.12 --only-binary=:all: --no-compile --quiet \
 	--disable-pip-version-check --root-user-action=ignore
 
-.PHONY: build-ApiFunction build-WorkerFunction build-SchedulerFunction validate build
+.PHONY: build-ApiFunction build-WorkerFunction build-HeavyWorkerFunction build-SchedulerFunction validate build
 
 build-ApiFunction:
 	$(call lambda_artifact,api,$(ROOT)/infra/requirements-api.txt,)
 
 build-WorkerFunction:
+	$(call lambda_artifact,worker,$(ROOT)/infra/requirements-lambda.txt,fastapi)
+
+# The heavy pool's worker: the same code as WorkerFunction's; OFFPATH_POOL tells them apart.
+build-HeavyWorkerFunction:
 	$(call lambda_artifact,worker,$(ROOT)/infra/requirements-lambda.txt,fastapi)
 
 build-SchedulerFunction:

@@ -6,7 +6,9 @@ never import FastAPI: the worker and scheduler load it too.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -116,3 +118,28 @@ def sync_exchange_rates() -> dict[str, int]:
     """Run by the ExchangeRates schedule."""
     services.record("exchange_rates")
     return {"rates": 1}
+
+
+@task(pool="heavy", max_attempts=3, backoff=Backoff(base_s=30, cap_s=600), timeout_s=540)
+def build_report_archive(
+    user_id: Annotated[int, Field(gt=0)],
+    months: Annotated[int, Field(ge=1, le=120)] = 12,
+    rows_per_month: Annotated[int, Field(ge=1, le=200_000)] = 20_000,
+) -> dict[str, Any]:
+    """Heavy pool: CPU-bound work (builds and compresses a long report) that would
+    crowd the quick jobs; it runs on HeavyWorkerFunction (3 GB, 10 minutes)."""
+    digest = hashlib.sha256()
+    packer = zlib.compressobj(level=9)
+    raw = compressed = 0
+    for month in range(months):
+        lines = [
+            f"{user_id},{month},{row},{(row * 2654435761 + month) % 100_003}\n"
+            for row in range(rows_per_month)
+        ]
+        chunk = "".join(lines).encode()
+        raw += len(chunk)
+        digest.update(chunk)
+        compressed += len(packer.compress(chunk))
+    compressed += len(packer.flush())
+    services.record("archive", user_id=user_id, months=months, bytes=compressed)
+    return {"sha256": digest.hexdigest(), "raw_bytes": raw, "compressed_bytes": compressed}

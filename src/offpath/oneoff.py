@@ -60,10 +60,11 @@ class OneOffScheduler:
     queue_arn: str
     dead_letter_arn: str
 
-    def create(self, name: str, when: datetime, body: str) -> None:
+    def create(self, name: str, when: datetime, body: str, queue_arn: str | None = None) -> None:
+        """A one-time schedule sending ``body`` to ``queue_arn`` (default: this one's queue)."""
         expression, zone = at_expression(when)
         target: TargetTypeDef = {
-            "Arn": self.queue_arn,
+            "Arn": queue_arn or self.queue_arn,
             "RoleArn": self.role_arn,
             "Input": body,
             "RetryPolicy": RETRY_POLICY,

@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ from offpath.errors import (
     OffpathError,
 )
 from offpath.invocation import now as platform_now
+from offpath.location import DEFAULT_POOL, PoolLocation
 from offpath.metrics import TaskMetricsSink
 from offpath.oneoff import OneOffScheduler, schedule_name_for
 from offpath.store import Job, JobStatus, JobStore, NewJob
@@ -147,6 +148,8 @@ class _Pending:
     request: JobRequest
     envelope: Envelope
     body: str
+    queue_url: str  # the queue of the task's pool
+    queue_arn: str  # the same, for a one-off schedule's target
     delay_s: int = 0  # SQS DelaySeconds
     due_at: datetime | None = None  # set when EventBridge Scheduler delivers it
 
@@ -156,7 +159,13 @@ class _Pending:
 
 
 class Producer:
-    """Sends jobs to a pool's queue; durable jobs get their record first."""
+    """Sends each job to its task's pool's queue; durable jobs get their record first.
+
+    ``queue_url`` is the default pool's queue; ``pools`` (a
+    :class:`~offpath.location.Location`'s) names every pool's, for tasks declared
+    with ``pool=``. A task whose pool is not among them is refused before anything
+    is written.
+    """
 
     def __init__(
         self,
@@ -164,6 +173,7 @@ class Producer:
         queue_url: str,
         store: JobStore,
         *,
+        pools: Mapping[str, PoolLocation] | None = None,
         scheduler: OneOffScheduler | None = None,
         metrics: TaskMetricsSink | None = None,
         clock: Callable[[], datetime] = platform_now,
@@ -171,6 +181,7 @@ class Producer:
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
+        self.pools = dict(pools or {})
         self.store = store
         self.scheduler = scheduler
         self.metrics = metrics
@@ -241,6 +252,26 @@ class Producer:
             self.scheduler.delete(job.schedule_name)
         return job
 
+    def route(self, task: Task[Any, Any]) -> tuple[str, str]:
+        """The queue (URL, ARN) of a task's pool.
+
+        Raises:
+            ConfigurationError: the task names a pool this producer has no queue for.
+        """
+        pool = task.options.pool
+        if pool is None or (pool == DEFAULT_POOL and pool not in self.pools):
+            default_arn = self.scheduler.queue_arn if self.scheduler is not None else ""
+            return self.queue_url, default_arn
+        found = self.pools.get(pool)
+        if found is None:
+            known = ", ".join(sorted(self.pools)) or "only the default"
+            raise ConfigurationError(
+                f"task {task.name} runs in pool {pool!r}, which has no queue here (pools: "
+                f"{known}): declare the pool in template.yaml (a worker with OFFPATH_POOL: "
+                f"{pool}) and list it in OFFPATH_POOLS"
+            )
+        return found.queue_url, found.queue_arn
+
     def _prepare(self, job: JobRequest) -> _Pending:
         job_id = job.job_id
         if job.idempotency_key and not job_id:
@@ -252,7 +283,7 @@ class Producer:
             correlation_id=job.correlation_id,
             enqueued_at=self.clock(),
         )
-        item = _Pending(job, envelope, envelope.to_body())
+        item = _Pending(job, envelope, envelope.to_body(), *self.route(job.task))
         delay_s = job.delay_s
         if job.run_at is not None:
             delay_s = max(0, math.ceil((job.run_at - self.clock()).total_seconds()))
@@ -275,7 +306,12 @@ class Producer:
         """Hand a long-delayed job to EventBridge Scheduler; undo the record on failure."""
         assert self.scheduler is not None and item.due_at is not None
         try:
-            self.scheduler.create(schedule_name_for(item.envelope.job_id), item.due_at, item.body)
+            self.scheduler.create(
+                schedule_name_for(item.envelope.job_id),
+                item.due_at,
+                item.body,
+                item.queue_arn or None,
+            )
         except OffpathError:
             self.store.delete(item.envelope.job_id)
             raise
@@ -318,7 +354,7 @@ class Producer:
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 response = self.sqs.send_message_batch(
-                    QueueUrl=self.queue_url, Entries=list(entries.values())
+                    QueueUrl=chunk[0].queue_url, Entries=list(entries.values())
                 )
             except ClientError as exc:
                 raise EnqueueError(f"SendMessageBatch failed: {exc}") from exc
@@ -339,7 +375,7 @@ class Producer:
         if item.delay_s:
             kwargs["DelaySeconds"] = item.delay_s
         try:
-            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=item.body, **kwargs)
+            self.sqs.send_message(QueueUrl=item.queue_url, MessageBody=item.body, **kwargs)
         except ClientError as exc:
             raise EnqueueError(f"SendMessage failed: {exc}") from exc
 
@@ -362,7 +398,15 @@ def _entry(entry_id: str, item: _Pending) -> SendMessageBatchRequestEntryTypeDef
 
 
 def _chunks(items: list[_Pending]) -> Iterator[list[_Pending]]:
-    """Groups of at most 10 messages and at most 1 MiB in all (both SQS batch limits)."""
+    """Per queue, groups of at most 10 messages and 1 MiB in all (both SQS batch limits)."""
+    by_queue: dict[str, list[_Pending]] = {}
+    for item in items:
+        by_queue.setdefault(item.queue_url, []).append(item)
+    for same_queue in by_queue.values():
+        yield from _sized_chunks(same_queue)
+
+
+def _sized_chunks(items: list[_Pending]) -> Iterator[list[_Pending]]:
     chunk: list[_Pending] = []
     size = 0
     for item in items:

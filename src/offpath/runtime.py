@@ -156,6 +156,7 @@ def build_producer(
         clients.sqs,
         pool.queue_url,
         build_store(settings, clients, location),
+        pools=location.pools,
         scheduler=scheduler,
         metrics=metrics,
         clock=invocation.now,
@@ -180,11 +181,13 @@ def build_worker(
     from offpath.worker import Worker
 
     location = settings.location()
-    dlq_url = location.pool().dlq_url
+    own = location.pool(settings.pool)
+    dlq_url = own.dlq_url
     if not dlq_url:
         raise ConfigurationError(
-            "OFFPATH_DLQ_URL is not set: the worker sends jobs that can never run to the "
-            "queue's dead-letter queue (template.yaml: OFFPATH_DLQ_URL: !Ref <DeadLetterQueue>)"
+            f"pool {own.name} has no dead-letter queue: the worker sends jobs that can never "
+            "run to its queue's dead-letter queue (template.yaml: OFFPATH_DLQ_URL: !Ref "
+            "<DeadLetterQueue> for the default pool, dlq_url in OFFPATH_POOLS for the others)"
         )
     sqs = deferred(lambda: clients.sqs)
     return Worker(

@@ -40,6 +40,10 @@ class Settings(BaseModel):
     dlq_url: str = Field(default="", description="URL of the queue's dead-letter queue (worker)")
     queue_arn: str = Field(default="", description="ARN of the queue (default: from its URL)")
     dlq_arn: str = Field(default="", description="ARN of the dead-letter queue (default: from URL)")
+    pool: str = Field(
+        default="default", description="the pool this function works for (a worker's own)"
+    )
+    pools: str = Field(default="", description="the other pools, JSON (see offpath.location)")
     scheduler_group: str = Field(default="default")
     scheduler_role_arn: str = Field(default="")
     scheduler_dlq_arn: str = Field(default="")
@@ -79,6 +83,7 @@ class Settings(BaseModel):
                 "OFFPATH_SCHEDULER_GROUP": self.scheduler_group,
                 "OFFPATH_SCHEDULER_ROLE_ARN": self.scheduler_role_arn,
                 "OFFPATH_SCHEDULER_DLQ_ARN": self.scheduler_dlq_arn,
+                "OFFPATH_POOLS": self.pools,
             },
             region=self.region,
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from offpath.retry import Backoff
 P = ParamSpec("P")
 R = TypeVar("R")
 
+_POOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ARGS_CONFIG = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
 
 
@@ -41,18 +43,23 @@ class TaskOptions:
         max_attempts: attempts before a durable job is dead (1 = never retried).
         backoff: delay between attempts.
         timeout_s: longest a single attempt may run.
+        pool: the worker pool that runs it (``None``: the default pool). Whoever
+            enqueues it, the producer sends it to that pool's queue.
     """
 
     durable: bool = True
     max_attempts: int = 5
     backoff: Backoff = field(default_factory=Backoff)
     timeout_s: float = 30.0
+    pool: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
+        if self.pool is not None and not _POOL_NAME.fullmatch(self.pool):
+            raise ValueError(f"pool {self.pool!r} must be 1-64 of A-Za-z0-9_-")
 
 
 def format_validation_error(exc: ValidationError) -> str:
@@ -184,6 +191,7 @@ class TaskRegistry:
         max_attempts: int = 5,
         backoff: Backoff | None = None,
         timeout_s: float = 30.0,
+        pool: str | None = None,
     ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
     def task(
@@ -196,13 +204,19 @@ class TaskRegistry:
         max_attempts: int = 5,
         backoff: Backoff | None = None,
         timeout_s: float = 30.0,
+        pool: str | None = None,
     ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
-        """Register a function as a task (usable bare or with options)."""
+        """Register a function as a task (usable bare or with options).
+
+        ``pool`` names the worker pool that runs it (a pool is a queue and the worker
+        function consuming it, declared in ``template.yaml``); left out, the default.
+        """
         options = TaskOptions(
             durable=durable,
             max_attempts=max_attempts,
             backoff=backoff or Backoff(),
             timeout_s=timeout_s,
+            pool=pool,
         )
 
         def register(func: Callable[P, R]) -> Task[P, R]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from offpath.location import (
     LocationNotFound,
     PoolLocation,
     from_environment,
+    pools_setting,
     queue_arn_from_url,
 )
 from offpath.location.layout import Layout, PoolLayout, discover, read_template, worker_environment
@@ -55,13 +57,16 @@ SHOP: dict[str, Any] = {
 }
 
 
-def test_the_projects_template_gives_one_default_pool() -> None:
+def test_the_projects_template_gives_a_default_and_a_heavy_pool() -> None:
     layout = discover(read_template(ROOT / "template.yaml"))
 
     assert layout == Layout(
         table="JobsTable",
         pools={
-            "default": PoolLayout("default", "JobsQueue", "JobsDeadLetterQueue", "WorkerFunction")
+            "default": PoolLayout("default", "JobsQueue", "JobsDeadLetterQueue", "WorkerFunction"),
+            "heavy": PoolLayout(
+                "heavy", "HeavyQueue", "HeavyDeadLetterQueue", "HeavyWorkerFunction"
+            ),
         },
         default_pool="default",
         schedule_group="JobsScheduleGroup",
@@ -221,3 +226,49 @@ def test_a_location_survives_its_json_and_cannot_be_changed() -> None:
         location.pools["other"] = location.pool()  # type: ignore[index]
     with pytest.raises(LocationNotFound, match="no pool 'heavy'"):
         location.pool("heavy")
+
+
+def test_the_other_pools_come_from_offpath_pools() -> None:
+    location = from_environment(
+        {
+            "OFFPATH_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
+            "OFFPATH_TABLE_NAME": "jobs",
+            "OFFPATH_POOLS": json.dumps(
+                {
+                    "heavy": {
+                        "queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/heavy",
+                        "dlq_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/heavy-dead",
+                    }
+                }
+            ),
+        }
+    )
+
+    assert sorted(location.pools) == ["default", "heavy"]
+    assert location.default_pool == "default"
+    assert location.pool("heavy").queue_arn == "arn:aws:sqs:eu-west-1:123456789012:heavy"
+    assert location.pool("heavy").dlq_arn == "arn:aws:sqs:eu-west-1:123456789012:heavy-dead"
+    # What pools_setting writes, from_environment reads back.
+    again = from_environment(
+        {
+            "OFFPATH_QUEUE_URL": location.pool().queue_url,
+            "OFFPATH_TABLE_NAME": "jobs",
+            "OFFPATH_POOLS": pools_setting(location.pools),
+        }
+    )
+    assert again == location
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("{", "not JSON"), ("[]", "JSON object"), ('{"heavy": {}}', "pool 'heavy' needs a queue_url")],
+)
+def test_a_bad_offpath_pools_is_refused_with_its_reason(value: str, problem: str) -> None:
+    with pytest.raises(LocationNotFound, match=problem):
+        from_environment(
+            {
+                "OFFPATH_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs",
+                "OFFPATH_TABLE_NAME": "jobs",
+                "OFFPATH_POOLS": value,
+            }
+        )

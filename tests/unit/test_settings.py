@@ -46,7 +46,7 @@ def test_where_the_jobs_live_must_be_said() -> None:
 def test_a_worker_needs_its_dead_letter_queue() -> None:
     settings = Settings(queue_url=QUEUE_URL, table_name="jobs", task_modules="offpath.tasks")
 
-    with pytest.raises(ConfigurationError, match="OFFPATH_DLQ_URL is not set"):
+    with pytest.raises(ConfigurationError, match="pool default has no dead-letter queue"):
         build_worker(settings, Clients("us-east-1"))
 
 

@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,11 @@ WORKER_FUNCTION = "OFFPATH_WORKER_FUNCTION"
 SCHEDULE_GROUP = "OFFPATH_SCHEDULER_GROUP"
 SCHEDULER_ROLE_ARN = "OFFPATH_SCHEDULER_ROLE_ARN"
 SCHEDULER_DLQ_ARN = "OFFPATH_SCHEDULER_DLQ_ARN"
+# The pools besides the default, for every function that sends to them (producers,
+# and workers forwarding a job to its own pool): a JSON object,
+# {"<pool>": {"queue_url": ..., "dlq_url": ...}}. The pool's name is its worker's
+# OFFPATH_POOL; tests/template checks the two agree with the template's pools.
+POOLS = "OFFPATH_POOLS"
 REQUIRED = (QUEUE_URL, TABLE_NAME)
 SETTINGS = (
     QUEUE_URL,
@@ -58,6 +64,7 @@ SETTINGS = (
     SCHEDULE_GROUP,
     SCHEDULER_ROLE_ARN,
     SCHEDULER_DLQ_ARN,
+    POOLS,
 )
 
 # https://sqs.<region>.amazonaws.com/<account>/<name>, or an emulator's
@@ -192,7 +199,8 @@ def is_explicit(environ: Mapping[str, str]) -> bool:
 
 
 def from_environment(environ: Mapping[str, str], *, region: str | None = None) -> Location:
-    """The location the ``OFFPATH_*`` settings give (one pool, ``default``).
+    """The location the ``OFFPATH_*`` settings give: the ``default`` pool, and the
+    pools of ``OFFPATH_POOLS``.
 
     ARNs left out are derived from the queue URLs (account and name are in the URL;
     the region too, on AWS; ``region`` or ``AWS_REGION`` otherwise).
@@ -220,13 +228,58 @@ def from_environment(environ: Mapping[str, str], *, region: str | None = None) -
         dlq_arn=dlq_arn,
         function=environ.get(WORKER_FUNCTION, ""),
     )
+    pools = {DEFAULT_POOL: pool, **_pools_setting(environ.get(POOLS, ""), region)}
     return Location(
         table_name=environ[TABLE_NAME],
-        pools={DEFAULT_POOL: pool},
+        pools=pools,
         schedule_group=environ.get(SCHEDULE_GROUP) or DEFAULT_SCHEDULE_GROUP,
         scheduler_role_arn=environ.get(SCHEDULER_ROLE_ARN, ""),
         scheduler_dlq_arn=environ.get(SCHEDULER_DLQ_ARN) or dlq_arn,
     )
+
+
+def pools_setting(pools: Mapping[str, PoolLocation]) -> str:
+    """The ``OFFPATH_POOLS`` value naming these pools (the default pool left out)."""
+    return json.dumps(
+        {
+            name: {"queue_url": pool.queue_url, "dlq_url": pool.dlq_url}
+            for name, pool in pools.items()
+            if name != DEFAULT_POOL
+        },
+        sort_keys=True,
+    )
+
+
+def _pools_setting(value: str, region: str | None) -> dict[str, PoolLocation]:
+    """The pools of an ``OFFPATH_POOLS`` value.
+
+    Raises:
+        LocationNotFound: not a JSON object of pools with a queue URL each.
+    """
+    if not value.strip():
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise LocationNotFound(f"{POOLS} is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise LocationNotFound(f"{POOLS} must be a JSON object of pools")
+    pools: dict[str, PoolLocation] = {}
+    for name, spec in data.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("queue_url"), str):
+            raise LocationNotFound(f"{POOLS}: pool {name!r} needs a queue_url")
+        dlq_url = str(spec.get("dlq_url") or "")
+        pools[str(name)] = PoolLocation(
+            name=str(name),
+            queue_url=spec["queue_url"],
+            queue_arn=str(spec.get("queue_arn") or queue_arn_from_url(spec["queue_url"], region)),
+            dlq_url=dlq_url,
+            dlq_arn=str(
+                spec.get("dlq_arn") or (queue_arn_from_url(dlq_url, region) if dlq_url else "")
+            ),
+            function=str(spec.get("function") or ""),
+        )
+    return pools
 
 
 def queue_arn_from_url(url: str, region: str | None = None) -> str:
@@ -261,5 +314,6 @@ __all__ = [
     "PoolLocation",
     "from_environment",
     "is_explicit",
+    "pools_setting",
     "queue_arn_from_url",
 ]

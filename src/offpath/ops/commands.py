@@ -390,7 +390,9 @@ def enqueue(
             delay_s=delay_seconds,
             correlation_id=correlation_id or f"cli-{uuid.uuid4().hex[:16]}",
         )
-        producer = Producer(target.clients.sqs, target.queue_url, _store(target))
+        producer = Producer(
+            target.clients.sqs, target.queue_url, _store(target), pools=target.location.pools
+        )
         enqueued: list[Enqueued] = []
         with progress_bar("enqueue") if count > 1 else _no_progress() as tick:
             while len(enqueued) < count:
@@ -408,7 +410,8 @@ def enqueue(
     if count > 10:
         console.print(f"... and {count - 10} more")
     console.print(
-        f"Enqueued {count} job(s) to {target.queue_url}; correlation id {request.correlation_id}"
+        f"Enqueued {count} job(s) to {producer.route(task)[0]}; correlation id "
+        f"{request.correlation_id}"
     )
 
 

@@ -238,6 +238,7 @@ class OffpathStack:
             self.clients.sqs,
             pool.queue_url,
             self.store,
+            pools=location.pools,
             scheduler=scheduler,
             clock=self.clock.now,
             sleep=lambda _: None,
