@@ -15,7 +15,7 @@ import os
 import random
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -315,13 +315,17 @@ class Emulator:
         """Invoke a function once, like ``sam local invoke``; raises if it errors."""
         return self.pools[function].invoke(event)
 
-    def drain(self, max_batches: int = 10_000) -> list[BatchResult]:
-        """Run every event source until no message is visible. Deterministic: no threads."""
+    def drain(
+        self, max_batches: int = 10_000, *, functions: Collection[str] | None = None
+    ) -> list[BatchResult]:
+        """Run every event source (or those of ``functions``, by logical id) until no
+        message is visible. Deterministic: no threads."""
         results: list[BatchResult] = []
         progress = True
+        mappings = [m for m in self.mappings if functions is None or m.function in functions]
         while progress and len(results) < max_batches:
             progress = False
-            for mapping in self.mappings:
+            for mapping in mappings:
                 result = mapping.esm.process(
                     self._receive_now(mapping), self.pools[mapping.function].invoke
                 )
