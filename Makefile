@@ -2,7 +2,8 @@
 #
 # SAM runs `make build-<LogicalId>` with ARTIFACTS_DIR set to the function's
 # empty output directory (.aws-sam/build/<LogicalId>). Each artifact holds:
-#   - its pinned third-party packages, wheels for CPython 3.12 on x86_64 Linux
+#   - its pinned third-party packages, wheels for CPython 3.12 on Linux, x86_64 or
+#     arm64 (OFFPATH_ARCHITECTURE, below)
 #     (infra/requirements-*.txt, installed with --no-deps: boto3/botocore come
 #     with the Lambda runtime, and only ApiFunction gets fastapi/mangum);
 #   - the offpath package without its developer-only parts (local/, ops/, testing/,
@@ -17,7 +18,14 @@ ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 # first since it matches the runtime.
 PYTHON ?= $(shell for p in python3.12 python3; do $$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
 PIP_INSTALL ?= $(or $(PYTHON),$(error no python3.12 or python3 on PATH to run pip)) -m pip install
-PIP_FLAGS := --no-deps --platform manylinux2014_x86_64 --implementation cp \
+# The functions' instruction set, the template's Architecture parameter: scripts/sam
+# reads it from --parameter-overrides and exports it (sam build itself does not
+# tell make). Its wheels: manylinux2014 for x86_64 or aarch64.
+OFFPATH_ARCHITECTURE ?= x86_64
+WHEEL_PLATFORM_x86_64 := manylinux2014_x86_64
+WHEEL_PLATFORM_arm64 := manylinux2014_aarch64
+WHEEL_PLATFORM := $(or $(WHEEL_PLATFORM_$(OFFPATH_ARCHITECTURE)),$(error OFFPATH_ARCHITECTURE is x86_64 or arm64, not "$(OFFPATH_ARCHITECTURE)"))
+PIP_FLAGS := --no-deps --platform $(WHEEL_PLATFORM) --implementation cp \
 	--python-version 3.12 --only-binary=:all: --no-compile --quiet \
 	--disable-pip-version-check --root-user-action=ignore
 

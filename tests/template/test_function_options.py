@@ -8,12 +8,17 @@ the option at its default and switched on, and check every function of the resul
 from __future__ import annotations
 
 import copy
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
-from tests.support import TEMPLATE
+from tests.support import ROOT, TEMPLATE
 
 JsonDict = dict[str, Any]
 
@@ -72,3 +77,46 @@ def test_every_function_logs_at_the_log_level_parameter(default: JsonDict) -> No
     for name, props in lambda_functions(default).items():
         variables = props["Environment"]["Variables"]
         assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}, name
+
+
+# ---------------------------------------------------------------- architecture
+
+
+@pytest.mark.parametrize("architecture", ["x86_64", "arm64"])
+def test_every_function_runs_on_the_architecture_parameter(architecture: str) -> None:
+    assert parameter("Architecture")["Default"] == "x86_64"
+    template = transformed({"Architecture": architecture})
+    for name, props in lambda_functions(template).items():
+        assert props["Architectures"] == [{"Ref": "Architecture"}], name
+
+
+@pytest.mark.parametrize(
+    ("architecture", "platform"),
+    [("x86_64", "manylinux2014_x86_64"), ("arm64", "manylinux2014_aarch64")],
+)
+def test_the_build_installs_the_wheels_of_the_architecture(
+    tmp_path: Path, architecture: str, platform: str
+) -> None:
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run(
+        [
+            make,
+            "-n",
+            "-C",
+            str(ROOT),
+            *(f"build-{f}" for f in FUNCTIONS),
+            f"ARTIFACTS_DIR={tmp_path}",
+            # Finding a Python 3.12 costs seconds; the wheels do not depend on it.
+            "PYTHON=python3",
+        ],
+        env={**os.environ, "OFFPATH_ARCHITECTURE": architecture},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    installs = re.findall(r"--platform (\S+)", dry.stdout)
+    assert len(installs) == len(FUNCTIONS), "one pip install per function"
+    assert set(installs) == {platform}
