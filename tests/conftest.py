@@ -17,6 +17,18 @@ from offpath.local.metering import CallLog
 from offpath.testing import OffpathStack
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("offpath end-to-end (tests/e2e, docs/testing.md)")
+    group.addoption(
+        "--stack-name",
+        default=os.environ.get("OFFPATH_E2E_STACK"),
+        help="run tests/e2e against this deployed stack (default: $OFFPATH_E2E_STACK; "
+        "credentials and Region from the usual AWS environment)",
+    )
+    group.addoption("--stack-region", default=None, help="the deployed stack's Region")
+    group.addoption("--stack-profile", default=None, help="the AWS profile that reaches it")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):

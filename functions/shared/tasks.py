@@ -16,7 +16,7 @@ from pydantic import Field
 
 from functions.shared import services
 from offpath.errors import PermanentError
-from offpath.invocation import current_context
+from offpath.invocation import current_context, now
 from offpath.retry import Backoff
 from offpath.runtime import per_container
 from offpath.tasks import task
@@ -98,6 +98,18 @@ def _charge_once() -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
 def always_fail() -> None:
     """Durable, fails every time: shows the road to the DLQ."""
     raise RuntimeError("always_fail failed, as it always does")
+
+
+@task(max_attempts=6, backoff=Backoff(base_s=1, cap_s=2, jitter="none"), timeout_s=5)
+def fail_until(until_epoch: float) -> dict[str, float]:
+    """Durable, fails until the clock reaches ``until_epoch`` (seconds), then succeeds.
+
+    A retry that ends well on any container, with no state shared between attempts:
+    the end-to-end suite's (tests/e2e), locally and on a deployed stack.
+    """
+    if now().timestamp() < until_epoch:
+        raise RuntimeError("fail_until: not yet")
+    return {"until_epoch": until_epoch}
 
 
 @task(max_attempts=1, timeout_s=5)

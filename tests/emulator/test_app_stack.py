@@ -34,36 +34,6 @@ def _http(emulator: Emulator, method: str, path: str, body: Any = None) -> tuple
         return exc.code, json.loads(exc.read())
 
 
-def test_a_report_requested_over_http_succeeds_and_a_failing_job_ends_dead(
-    start_emulator: StartEmulator,
-) -> None:
-    emulator = start_emulator(TEMPLATE)
-
-    status, accepted = _http(emulator, "POST", "/reports", {"user_id": 42, "month": "2026-06"})
-    assert status == 202
-    assert accepted["status"] == "queued"
-    status, doomed = _http(emulator, "POST", "/jobs", {"task": "always_fail", "args": {}})
-    assert status == 202
-
-    emulator.drain()
-    emulator.advance(2)  # always_fail backs off 1 s before its second and last attempt
-    emulator.drain()
-
-    _, report = _http(emulator, "GET", accepted["status_url"])
-    assert (report["status"], report["result"]) == (
-        "succeeded",
-        {"url": "https://reports.example.com/42/2026-06.pdf"},
-    )
-    _, dead = _http(emulator, "GET", f"/jobs/{doomed['job_id']}")
-    assert (dead["status"], dead["attempts"]) == ("dead", 2)
-    dlq = emulator.provisioned.queue_url("JobsDeadLetterQueue")  # type: ignore[union-attr]
-    [message] = emulator.clients.sqs.receive_message(  # type: ignore[union-attr]
-        QueueUrl=dlq, MessageAttributeNames=["All"]
-    )["Messages"]
-    assert json.loads(message["Body"])["job_id"] == doomed["job_id"]
-    assert message["MessageAttributes"]["offpath.reason"]["StringValue"] == "max_attempts"
-
-
 def test_healthz_answers_through_the_local_http_api(start_emulator: StartEmulator) -> None:
     emulator = start_emulator(TEMPLATE)
     status, body = _http(emulator, "GET", "/healthz")

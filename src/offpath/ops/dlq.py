@@ -388,7 +388,10 @@ def _chosen(message: MessageTypeDef, wanted: set[str] | None, matched: set[str])
     if wanted is None:
         return True
     dead = DeadMessage.from_message(message)
-    hits = wanted & {dead.message_id, dead.job_id or ""}
+    # An id is moved once per call: with a worker running, a redriven job that fails
+    # again is back in the DLQ under a new message id while the pass still receives,
+    # and would otherwise be moved (and run) again and again.
+    hits = (wanted - matched) & {dead.message_id, dead.job_id or ""}
     matched.update(hits)
     return bool(hits)
 
