@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import boto3
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
 # Standard retry mode backs off on throttling (SQS, DynamoDB) with jitter; short
@@ -75,6 +76,10 @@ class Clients:
     @cached_property
     def scheduler(self) -> EventBridgeSchedulerClient:
         return cast("EventBridgeSchedulerClient", self._client("scheduler"))
+
+    @cached_property
+    def secretsmanager(self) -> SecretsManagerClient:
+        return cast("SecretsManagerClient", self._client("secretsmanager"))
 
 
 C = TypeVar("C")

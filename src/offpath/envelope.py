@@ -63,6 +63,9 @@ class Envelope(BaseModel):
     args: dict[str, Any]
     enqueued_at: AwareDatetime
     correlation_id: str = Field(min_length=1, max_length=256)
+    # Where to POST the completion webhook; absent (not null) from bodies without one,
+    # so a job that asks for none sends the same bytes as before.
+    callback_url: str | None = Field(default=None, min_length=1, max_length=2048)
 
     @classmethod
     def new(
@@ -73,6 +76,7 @@ class Envelope(BaseModel):
         job_id: str | None = None,
         correlation_id: str | None = None,
         enqueued_at: AwareDatetime | None = None,
+        callback_url: str | None = None,
     ) -> Envelope:
         """A new envelope, checked as the worker will check it.
 
@@ -92,6 +96,7 @@ class Envelope(BaseModel):
                 args=args,
                 enqueued_at=enqueued_at or utcnow(),
                 correlation_id=correlation_id or job_id,
+                callback_url=callback_url,
             )
         except ValidationError as exc:
             field = str(exc.errors()[0]["loc"][0]) if exc.errors() else "task"
@@ -101,7 +106,7 @@ class Envelope(BaseModel):
 
     def to_body(self) -> str:
         """The JSON body; raises :class:`PayloadTooLarge` past the SQS limit."""
-        body = self.model_dump_json()
+        body = self.model_dump_json(exclude_none=True)
         size = len(body.encode("utf-8"))
         if size > SQS_MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(size, SQS_MAX_MESSAGE_BYTES)

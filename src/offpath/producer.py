@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
+    from offpath.callbacks import CallbackPolicy
+
 MAX_DELAY_S = 900  # SQS DelaySeconds ceiling; longer delays go through EventBridge Scheduler
 MAX_SCHEDULE_S = 365 * 24 * 3600
 BATCH_SIZE = 10  # SendMessageBatch ceiling
@@ -66,6 +68,7 @@ class JobRequest:
     idempotency_key: str | None = None
     correlation_id: str | None = None
     run_at: datetime | None = None  # aware; a ZoneInfo zone is kept for the schedule
+    callback_url: str | None = None  # a webhook when it ends (offpath.webhooks)
 
     def __post_init__(self) -> None:
         """The one set of sending-side checks: what the worker would refuse, refused here.
@@ -76,6 +79,8 @@ class JobRequest:
             DelayNotSupported: over 15 minutes away for a fire-and-forget task.
             IdempotencyNotSupported: an idempotency key on a fire-and-forget task.
             InvalidArguments: an argument nests too deep or is not valid Unicode.
+            CallbackRefused: a callback URL on a fire-and-forget task or over 2048
+                characters (the producer checks the rest: offpath.callbacks).
         """
         check_request(self)
 
@@ -112,6 +117,13 @@ def check_request(job: JobRequest) -> None:
 
 def _check_fire_and_forget(job: JobRequest) -> None:
     name = job.task.name
+    if job.callback_url is not None:
+        from offpath.callbacks import CallbackRefused
+
+        raise CallbackRefused(
+            f"{name} is fire-and-forget and keeps no record to say when it ends; "
+            "callback_url needs a durable task"
+        )
     if job.idempotency_key:
         raise IdempotencyNotSupported(
             f"{name} is fire-and-forget and keeps no record to deduplicate on; "
@@ -178,6 +190,7 @@ class Producer:
         metrics: TaskMetricsSink | None = None,
         clock: Callable[[], datetime] = platform_now,
         sleep: Callable[[float], None] = time.sleep,
+        callback_policy: CallbackPolicy | None = None,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
@@ -187,6 +200,7 @@ class Producer:
         self.metrics = metrics
         self.clock = clock
         self.sleep = sleep
+        self.callback_policy = callback_policy  # None: offpath.callbacks' strict default
 
     def enqueue(self, job: JobRequest) -> Enqueued:
         """Enqueue one job (one SendMessage)."""
@@ -248,6 +262,11 @@ class Producer:
             JobNotCancellable: it already finished (the job is attached).
         """
         job = self.store.cancel(job_id)
+        if job.status is JobStatus.CANCELLED and job.callback_url:
+            from offpath.webhooks import delivery_request
+
+            # It never reaches a worker now: its webhook is sent from here.
+            self.enqueue(delivery_request(job.job_id, job.status, job.callback_url))
         if job.status is JobStatus.CANCELLED and job.schedule_name and self.scheduler is not None:
             self.scheduler.delete(job.schedule_name)
         return job
@@ -282,6 +301,7 @@ class Producer:
             job_id=job_id,
             correlation_id=job.correlation_id,
             enqueued_at=self.clock(),
+            callback_url=self._checked_callback(job.callback_url),
         )
         item = _Pending(job, envelope, envelope.to_body(), *self.route(job.task))
         delay_s = job.delay_s
@@ -301,6 +321,19 @@ class Producer:
             )
         item.due_at = job.run_at or self.clock() + timedelta(seconds=delay_s)
         return item
+
+    def _checked_callback(self, url: str | None) -> str | None:
+        """The URL if the callback policy allows it (checked with DNS, before any write).
+
+        Raises:
+            CallbackRefused: it names a host or address the policy refuses.
+        """
+        if url is None:
+            return None
+        from offpath.callbacks import CallbackPolicy
+
+        (self.callback_policy or CallbackPolicy()).check(url)
+        return url
 
     def _schedule(self, item: _Pending) -> Enqueued:
         """Hand a long-delayed job to EventBridge Scheduler; undo the record on failure."""
@@ -333,6 +366,7 @@ class Producer:
                 status=JobStatus.SCHEDULED if scheduled else JobStatus.QUEUED,
                 due_at=item.due_at,
                 schedule_name=schedule_name_for(item.envelope.job_id) if scheduled else None,
+                callback_url=item.envelope.callback_url,
             )
         )
         if existing is None:

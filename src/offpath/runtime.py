@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from offpath.metrics import MetricsSink, TaskMetricsSink
     from offpath.producer import Producer
     from offpath.tracing import JobTracer
+    from offpath.webhooks import WebhookDelivery
     from offpath.worker import Worker
 
 
@@ -160,6 +161,7 @@ def build_producer(
         scheduler=scheduler,
         metrics=metrics,
         clock=invocation.now,
+        callback_policy=settings.callback_policy(),
     )
 
 
@@ -198,5 +200,28 @@ def build_worker(
         logger=logger,
         metrics=metrics,
         tracer=tracer or job_tracer(),
+        clock=invocation.now,
+        webhooks=build_webhooks(settings, clients),
+    )
+
+
+def build_webhooks(settings: Settings, clients: Clients) -> WebhookDelivery | None:
+    """Completion webhooks, if the stack has a signing secret; None otherwise.
+
+    Nothing is built or read until a job with a callback URL ends: the producer
+    that enqueues deliveries on the first, the secret on the first delivery.
+    """
+    if not settings.webhook_secret_arn:
+        return None
+    from offpath.callbacks import Sender
+    from offpath.webhooks import WebhookDelivery, secret_reader
+
+    producer = PerContainer(lambda: build_producer(settings, clients))
+    secret = settings.webhook_secret_arn
+    return WebhookDelivery(
+        store=build_store(settings, clients),
+        sender=Sender(settings.callback_policy()),
+        secret=secret_reader(deferred(lambda: clients.secretsmanager), secret),
+        enqueue=lambda job: producer().enqueue(job),
         clock=invocation.now,
     )

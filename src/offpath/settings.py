@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from offpath.errors import ConfigurationError
 from offpath.location import Location, from_environment
+
+if TYPE_CHECKING:
+    from offpath.callbacks import CallbackPolicy
 
 TASK_MODULES = "OFFPATH_TASK_MODULES"
 ENV_PREFIX = "OFFPATH_"
@@ -58,6 +61,20 @@ class Settings(BaseModel):
         description="comma-separated modules whose import registers the tasks (required "
         "wherever tasks run or are enqueued by name)",
     )
+    webhook_secret_arn: str = Field(
+        default="",
+        description="Secrets Manager secret (ARN or name) that signs completion webhooks; "
+        "empty: no webhooks are delivered (worker)",
+    )
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="comma-separated host names callback URLs may name; empty: any public host",
+    )
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="local development only: http:// and loopback callback URLs allowed "
+        "(offpath dev and offpath.testing set it)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -87,6 +104,15 @@ class Settings(BaseModel):
             },
             region=self.region,
         )
+
+    def callback_policy(self) -> CallbackPolicy:
+        """Where completion webhooks may go (:mod:`offpath.callbacks`)."""
+        from offpath.callbacks import CallbackPolicy
+
+        hosts = frozenset(
+            h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()
+        )
+        return CallbackPolicy(allowed_hosts=hosts, allow_loopback=self.webhook_allow_loopback)
 
     def task_module_names(self) -> list[str]:
         """The modules of ``OFFPATH_TASK_MODULES``, in order.

@@ -89,6 +89,7 @@ class Job:
     progress_note: str | None = None
     progress_at: datetime | None = None
     cancel_requested_at: datetime | None = None
+    callback_url: str | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Job:
@@ -118,6 +119,7 @@ class Job:
             progress_note=s.text("progress_note"),
             progress_at=s.moment("progress_at"),
             cancel_requested_at=s.moment("cancel_requested_at"),
+            callback_url=s.text("callback_url"),
         )
 
 
@@ -169,6 +171,7 @@ class NewJob:
     idempotency_key: str | None = None
     due_at: datetime | None = None
     schedule_name: str | None = None
+    callback_url: str | None = None
 
 
 class JobStore(Protocol):
@@ -254,6 +257,8 @@ class DynamoDBJobStore:
             item["due_at"] = _n(job.due_at.timestamp())
         if job.schedule_name:
             item["schedule_name"] = _s(job.schedule_name)
+        if job.callback_url:
+            item["callback_url"] = _s(job.callback_url)
         try:
             self.client.put_item(
                 TableName=self.table_name,

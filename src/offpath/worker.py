@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from offpath.tracing import JobTracer
+    from offpath.webhooks import WebhookDelivery
 
 # Leave this much of the Lambda's time for recording the outcome of the last record.
 SAFETY_MARGIN_MS = 2_000
@@ -116,8 +117,10 @@ class Worker:
         tracer: JobTracer | None = None,
         rand: Callable[[], float] | None = None,
         clock: Callable[[], datetime] = platform_now,
+        webhooks: WebhookDelivery | None = None,
     ) -> None:
         self.registry = registry
+        self.webhooks = webhooks  # None: no completion webhooks (none are configured)
         self.clock = clock
         self.store = store
         self.sqs = sqs
@@ -170,17 +173,32 @@ class Worker:
         """Process one record; raise to have it reported as a batch item failure."""
         try:
             envelope = Envelope.from_body(record.body)
-            task = self.registry.get(envelope.task)
+            task = self._task_named(envelope.task)
         except (MalformedMessage, UnknownTask) as exc:
             return self._bury(record, exc, _envelope_ids(record.body))
         with self._log_context(envelope, record), self._traced(envelope):
             try:
                 kwargs = task.load(envelope.args)
             except InvalidArguments as exc:
-                return self._bury(record, exc, (envelope.job_id, task.name))
+                ids = (envelope.job_id, task.name)
+                return self._bury(record, exc, ids, callback_url=envelope.callback_url)
             if not task.options.durable:
                 return self._fire_and_forget(task, kwargs, envelope)
             return self._run_durable(record, envelope, task, kwargs, context)
+
+    def _task_named(self, name: str) -> Task[Any, Any]:
+        if self.webhooks is not None and name == self.webhooks.task.name:
+            return self.webhooks.task  # built in: a completion webhook's delivery
+        return self.registry.get(name)
+
+    def _ended(self, job_id: str, status: JobStatus | None, callback_url: str | None) -> None:
+        """The record says the job is final: its webhook, if it asked for one."""
+        if callback_url is None or status is None:
+            return
+        if self.webhooks is None:
+            self.logger.warning("job has a callback_url but no webhooks are configured")
+            return
+        self.webhooks.notify(job_id, status, callback_url)
 
     @contextmanager
     def _log_context(self, envelope: Envelope, record: SQSRecord) -> Iterator[None]:
@@ -232,6 +250,9 @@ class Worker:
             claim = self.store.claim(envelope.job_id, task.name, lease_s=timeout_s + 5)
         if claim.kind is ClaimKind.DONE:
             self.logger.info("job already finished; acknowledging", extra={"status": claim.status})
+            # Again, in case the attempt that finished it died before enqueueing its
+            # webhook; the delivery's fixed id makes a repeat a no-op.
+            self._ended(envelope.job_id, claim.status, envelope.callback_url)
             return Outcome.SKIPPED
         if claim.kind is ClaimKind.BUSY:
             wait_s = _seconds_between(self.clock(), claim.lease_until) + 1
@@ -299,7 +320,9 @@ class Worker:
         self._metric("JobDuration", task.name, MetricUnit.Milliseconds, duration_ms)
         if job is not None and job.cancel_seen:
             return self._end_cancelled(envelope, task, attempt)
-        if not self.store.succeed(envelope.job_id, attempt, result):
+        if self.store.succeed(envelope.job_id, attempt, result):
+            self._ended(envelope.job_id, JobStatus.SUCCEEDED, envelope.callback_url)
+        else:
             self.logger.warning("lost the claim before finishing; result not recorded")
         self._log_success(envelope, attempt, duration_ms)
         self._metric("JobsSucceeded", task.name)
@@ -328,7 +351,9 @@ class Worker:
         )
 
     def _end_cancelled(self, envelope: Envelope, task: Task[Any, Any], attempt: int) -> Outcome:
-        if not self.store.finish_cancelled(envelope.job_id, attempt):
+        if self.store.finish_cancelled(envelope.job_id, attempt):
+            self._ended(envelope.job_id, JobStatus.CANCELLED, envelope.callback_url)
+        else:
             self.logger.warning("lost the claim before finishing; cancellation not recorded")
         self.logger.info("job cancelled", extra={"attempt": attempt})
         self._metric("JobsCancelled", task.name)
@@ -360,10 +385,11 @@ class Worker:
         exc: Exception,
     ) -> Outcome:
         ids = (envelope.job_id, task.name)
+        url = envelope.callback_url
         if isinstance(exc, PermanentError):
-            return self._bury(record, exc, ids, attempt, DeadReason.PERMANENT_ERROR)
+            return self._bury(record, exc, ids, attempt, DeadReason.PERMANENT_ERROR, url)
         if attempt >= task.options.max_attempts:
-            return self._bury(record, exc, ids, attempt, DeadReason.MAX_ATTEMPTS)
+            return self._bury(record, exc, ids, attempt, DeadReason.MAX_ATTEMPTS, url)
         delay_s = task.options.backoff.delay_s(attempt, *([self.rand] if self.rand else []))
         self.store.fail(envelope.job_id, attempt, JobError.from_exception(exc), delay_s)
         self._change_visibility(record, delay_s)
@@ -380,8 +406,12 @@ class Worker:
         ids: tuple[str | None, str | None],
         attempt: int | None = None,
         reason: DeadReason | None = None,
+        callback_url: str | None = None,
     ) -> Outcome:
-        """DLQ first, then the record: the message is safe before the job says dead."""
+        """DLQ first, then the record: the message is safe before the job says dead.
+
+        Then the webhook, if the job asked for one.
+        """
         error = JobError.from_exception(exc)
         letter = DeadLetter(reason or _reason_for(exc), error, ids[0], ids[1], attempt or 0)
         if not self.dead_letters.send(record, letter):
@@ -391,8 +421,8 @@ class Worker:
                 "dead letter sent without its attributes (body at the SQS limit)",
                 extra={"reason": letter.reason, "message_id": record.message_id},
             )
-        if ids[0] is not None:
-            self.store.bury(ids[0], error, attempt)
+        if ids[0] is not None and self.store.bury(ids[0], error, attempt):
+            self._ended(ids[0], JobStatus.DEAD, callback_url)
         self.logger.error(
             "job sent to the dead-letter queue",
             extra={"reason": letter.reason, **_error_fields(exc), "job_id": ids[0]},

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 from typer.testing import CliRunner
 
 from offpath.cli import app
@@ -123,6 +126,45 @@ def test_jobs_cancel_cancels_a_waiting_job_and_refuses_a_finished_one(shell: Ops
 
     assert cancelled["status"] == "cancelled"
     assert again.exit_code == 1 and "cannot be cancelled" in again.stderr
+
+
+def test_a_job_enqueued_with_a_callback_url_posts_a_verified_webhook_when_it_ends(
+    shell: OpsStack,
+) -> None:
+    calls: list[tuple[str, dict[str, str]]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"])).decode()
+            calls.append((body, {k.lower(): v for k, v in self.headers.items()}))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hooks"
+        out = _json("enqueue", "ops_noop", "--args", '{"n": 5}', "--callback-url", url)
+        shell.emulator.drain()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    (body, headers) = calls[0]
+    assert len(calls) == 1
+    provisioned = shell.emulator.provisioned
+    assert provisioned is not None
+    (secret_name,) = provisioned.topology.secrets.values()
+    value = shell.target.clients.secretsmanager.get_secret_value(SecretId=secret_name)
+    event = Webhook("whsec_" + value["SecretString"]).verify(body, headers)
+    assert (event["type"], event["data"]["job_id"]) == (
+        "offpath.job.succeeded",
+        out["jobs"][0]["job_id"],
+    )
 
 
 @pytest.mark.parametrize(

@@ -423,9 +423,15 @@ EXPECTED_PERMISSIONS: dict[str, dict[str, list[Any]]] = {
         "sqs:DeleteMessage": [get_att("JobsQueue")],
         "sqs:GetQueueAttributes": [get_att("JobsQueue")],
         "sqs:ChangeMessageVisibility": [get_att("JobsQueue")],
-        # Its dead letters, and jobs of the heavy pool forwarded there.
-        "sqs:SendMessage": [get_att("JobsDeadLetterQueue"), get_att("HeavyQueue")],
+        # Its dead letters, jobs of the heavy pool forwarded there, and a finished
+        # job's webhook delivery job (JobsQueue).
+        "sqs:SendMessage": [
+            get_att("JobsDeadLetterQueue"),
+            get_att("HeavyQueue"),
+            get_att("JobsQueue"),
+        ],
         **{action: [get_att("JobsTable")] for action in DYNAMODB_CRUD},
+        "secretsmanager:GetSecretValue": [{"Ref": "WebhookSecret"}],
     },
     "HeavyWorkerFunctionRole": {
         **logs("HeavyWorkerLogGroup"),
@@ -434,6 +440,7 @@ EXPECTED_PERMISSIONS: dict[str, dict[str, list[Any]]] = {
         "sqs:DeleteMessage": [get_att("HeavyQueue")],
         "sqs:GetQueueAttributes": [get_att("HeavyQueue")],
         "sqs:ChangeMessageVisibility": [get_att("HeavyQueue")],
+        # Its dead letters, and jobs forwarded to the default pool (webhook deliveries too).
         "sqs:SendMessage": [get_att("HeavyDeadLetterQueue"), get_att("JobsQueue")],
         **{action: [get_att("JobsTable")] for action in DYNAMODB_CRUD},
     },

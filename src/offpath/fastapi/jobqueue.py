@@ -63,6 +63,18 @@ class JobQueue:
         task = self.registry.resolve(func)
         self._append(task, task.bind(*args, **kwargs))
 
+    def with_callback(self, callback_url: str) -> CallbackJobs:
+        """``add_task`` for jobs that POST a signed webhook to ``callback_url`` when done.
+
+        A typed ``add_task`` cannot take an option of its own beside the task's
+        arguments, so the URL comes first::
+
+            jobs.with_callback("https://example.com/hooks/report").add_task(report, 42)
+
+        The URL is checked when the jobs are sent (:mod:`offpath.callbacks`).
+        """
+        return CallbackJobs(self, callback_url)
+
     def add(
         self,
         func: Callable[..., Any],
@@ -72,6 +84,7 @@ class JobQueue:
         run_at: datetime | None = None,
         idempotency_key: str | None = None,
         job_id: str | None = None,
+        callback_url: str | None = None,
     ) -> None:
         """Like :meth:`add_task`, with arguments as a mapping (JSON) and delivery options.
 
@@ -92,6 +105,7 @@ class JobQueue:
             run_at=run_at,
             idempotency_key=idempotency_key,
             job_id=job_id,
+            callback_url=callback_url,
         )
 
     @property
@@ -137,6 +151,7 @@ class JobQueue:
         run_at: datetime | None = None,
         idempotency_key: str | None = None,
         job_id: str | None = None,
+        callback_url: str | None = None,
     ) -> None:
         # JobRequest checks everything the worker would refuse, as for every sender.
         self._pending.append(
@@ -148,5 +163,19 @@ class JobQueue:
                 job_id=job_id,
                 idempotency_key=idempotency_key,
                 correlation_id=self.correlation_id,
+                callback_url=callback_url,
             )
         )
+
+
+class CallbackJobs:
+    """:meth:`JobQueue.with_callback`'s ``add_task``."""
+
+    def __init__(self, jobs: JobQueue, callback_url: str) -> None:
+        self._jobs = jobs
+        self._url = callback_url
+
+    def add_task(self, func: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs) -> None:
+        """:meth:`JobQueue.add_task`, with the webhook."""
+        task = self._jobs.registry.resolve(func)
+        self._jobs._append(task, task.bind(*args, **kwargs), callback_url=self._url)

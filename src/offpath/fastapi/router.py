@@ -47,6 +47,7 @@ _LOCATIONS = {
     "delay_s": ("body", "delay_seconds"),
     "run_at": ("body", "run_at"),
     "idempotency_key": ("header", "Idempotency-Key"),
+    "callback_url": ("body", "callback_url"),
 }
 
 IdempotencyKey = Annotated[
@@ -135,12 +136,13 @@ async def submit_job(
             run_at=body.run_at,
             idempotency_key=idempotency_key,
             job_id=job_id,
+            callback_url=body.callback_url,
         )
+        (job,) = await jobs.flush()
     except InvalidArguments as exc:
         raise arguments_error(exc, ("body", "args")) from exc
     except InvalidJobRequest as exc:
         raise job_request_error(exc, _LOCATIONS.get(exc.field, ("body",))) from exc
-    (job,) = await jobs.flush()
     return accepted(request, response, job)
 
 

@@ -93,6 +93,16 @@ class JobSubmission(BaseModel):
         examples=["2026-06-01T08:00:00+02:00"],
     )
 
+    callback_url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2048,
+        description="POST a signed webhook (Standard Webhooks) here when the job ends "
+        "(succeeded, dead or cancelled). HTTPS, a public address and, if the stack has "
+        "an allow-list, one of its hosts; anything else is a 422. Durable tasks only.",
+        examples=["https://example.com/hooks/jobs"],
+    )
+
     @model_validator(mode="after")
     def _one_start(self) -> JobSubmission:
         # Present together is refused whatever the values, as the document says.

@@ -35,7 +35,7 @@ from offpath.local.function_env import ignored_names, resolve_environment
 from offpath.local.function_runtime import Runtime, resolve_runtime
 from offpath.local.http_api import HttpApi
 from offpath.local.lambda_env import FunctionConfig, FunctionPool, Invocation
-from offpath.local.provision import Provisioned, provision
+from offpath.local.provision import LOCAL_ENVIRONMENT, Provisioned, provision
 from offpath.local.schedules import LocalSchedule
 from offpath.local.topology import FunctionSpec, SqsEventSpec
 
@@ -239,6 +239,7 @@ class Emulator:
             "POWERTOOLS_SERVICE_NAME": spec.environment.get(
                 "POWERTOOLS_SERVICE_NAME", spec.logical_id
             ),
+            **LOCAL_ENVIRONMENT,
             **self.options.extra_environment,
         }
         return FunctionConfig(

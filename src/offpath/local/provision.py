@@ -1,4 +1,4 @@
-"""Creates the template's queues, tables and schedule groups on an AWS endpoint.
+"""Creates the template's queues, tables, schedule groups and secrets on an AWS endpoint.
 
 Used by ``offpath dev`` and by the tests, against moto (in-process or server) or
 LocalStack: the same boto3 calls CloudFormation would make.
@@ -6,6 +6,8 @@ LocalStack: the same boto3 calls CloudFormation would make.
 
 from __future__ import annotations
 
+import secrets
+import string
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +20,10 @@ from offpath.local.template import TemplateError, load_template
 from offpath.local.topology import Topology, read_topology
 from offpath.location import Location, LocationNotFound
 from offpath.location.layout import Layout, bind, discover
+
+# What every function sees locally and never on AWS: webhooks may call the developer's
+# own machine (http:// and loopback), so a local receiver can watch them.
+LOCAL_ENVIRONMENT = {"OFFPATH_WEBHOOK_ALLOW_LOOPBACK": "true"}
 
 # Attributes that name other resources: set once every queue exists.
 _LATE_ATTRIBUTES = ("RedrivePolicy", "RedriveAllowPolicy")
@@ -42,7 +48,7 @@ class Provisioned:
         return self.topology.tables[logical_id].name
 
     def environment(self, function: str) -> dict[str, str]:
-        return dict(self.topology.functions[function].environment)
+        return {**self.topology.functions[function].environment, **LOCAL_ENVIRONMENT}
 
     @cached_property
     def location(self) -> Location:
@@ -116,6 +122,8 @@ def provision(
         )
     for group in topology.schedule_groups.values():
         _create_schedule_group(clients, group)
+    for secret in topology.secrets.values():
+        _create_secret(clients, secret)
     layout, why = _layout(template)
     return Provisioned(topology, urls, layout, why)
 
@@ -155,4 +163,16 @@ def _create_schedule_group(clients: Clients, name: str) -> None:
         clients.scheduler.create_schedule_group(Name=name)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConflictException":
+            raise
+
+
+def _create_secret(clients: Clients, name: str) -> None:
+    """A secret as the template's GenerateSecretString makes one: 32 letters and digits
+    (valid base64: the webhook signing key). Kept if it exists, as on a stack update."""
+    alphabet = string.ascii_letters + string.digits
+    value = "".join(secrets.choice(alphabet) for _ in range(32))
+    try:
+        clients.secretsmanager.create_secret(Name=name, SecretString=value)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceExistsException":
             raise

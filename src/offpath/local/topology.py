@@ -28,6 +28,7 @@ EMULATED = {
     "AWS::Serverless::Function",
     "AWS::Serverless::HttpApi",
     "AWS::Scheduler::ScheduleGroup",
+    "AWS::SecretsManager::Secret",
 }
 # Real on AWS, nothing to do on a laptop: reported at start, never silently dropped.
 NO_LOCAL_EFFECT = {
@@ -213,6 +214,7 @@ class Topology:
     schedule_groups: dict[str, str]  # logical id -> name
     not_emulated: list[str]
     resolver: Resolver
+    secrets: dict[str, str] = field(default_factory=dict)  # logical id -> name
 
     def function_with_sqs_event(self, queue_logical_id: str) -> FunctionSpec | None:
         for spec in self.functions.values():
@@ -283,6 +285,11 @@ def read_topology(
         },
         not_emulated=not_emulated,
         resolver=resolver,
+        secrets={
+            lid: resolver.refs[lid]
+            for lid, r in resources.items()
+            if r["Type"] == "AWS::SecretsManager::Secret"
+        },
     )
 
 
@@ -344,6 +351,7 @@ def _physical_name(kind: str, props: dict[str, Any], resolver: Resolver) -> str 
         "AWS::SNS::Topic": "TopicName",
         "AWS::IAM::Role": "RoleName",
         "AWS::Serverless::Function": "FunctionName",
+        "AWS::SecretsManager::Secret": "Name",
     }.get(kind)
     if key is None or key not in props:
         return None

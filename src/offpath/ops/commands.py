@@ -366,6 +366,9 @@ def enqueue(
     correlation_id: Annotated[
         str | None, typer.Option(help="for the logs (default: a new cli-… id)")
     ] = None,
+    callback_url: Annotated[
+        str | None, typer.Option(help="POST a signed webhook here when the job ends")
+    ] = None,
     as_json: AsJson = False,
     stack_name: StackName = None,
     profile: Profile = None,
@@ -378,6 +381,7 @@ def enqueue(
     template gives the worker (as `offpath dev` runs it, or template.yaml itself),
     imported from the current directory: run it from the project root.
     """
+    from offpath.callbacks import CallbackPolicy
     from offpath.producer import BATCH_SIZE, JobRequest, Producer
 
     with _reported():
@@ -389,9 +393,15 @@ def enqueue(
             args=task.validate(arguments),
             delay_s=delay_seconds,
             correlation_id=correlation_id or f"cli-{uuid.uuid4().hex[:16]}",
+            callback_url=callback_url,
         )
         producer = Producer(
-            target.clients.sqs, target.queue_url, _store(target), pools=target.location.pools
+            target.clients.sqs,
+            target.queue_url,
+            _store(target),
+            pools=target.location.pools,
+            # An emulator's functions may call the developer's machine; a stack's may not.
+            callback_policy=CallbackPolicy(allow_loopback=target.local),
         )
         enqueued: list[Enqueued] = []
         with progress_bar("enqueue") if count > 1 else _no_progress() as tick:

@@ -53,6 +53,8 @@ from offpath.worker import Worker
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
+    from offpath.webhooks import WebhookDelivery
+
 ACCOUNT_ID = "123456789012"
 # Never the user's own: moto accepts any, and nothing may reach a real account.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -242,7 +244,37 @@ class OffpathStack:
             scheduler=scheduler,
             clock=self.clock.now,
             sleep=lambda _: None,
+            callback_policy=self.settings.callback_policy(),
         )
+
+    @cached_property
+    def webhooks(self) -> WebhookDelivery | None:
+        """Completion webhooks as the worker builds them (None: the template has no secret)."""
+        from offpath.callbacks import Sender
+        from offpath.webhooks import WebhookDelivery, secret_reader
+
+        settings = self.settings
+        if not settings.webhook_secret_arn:
+            return None
+        return WebhookDelivery(
+            store=self.store,
+            sender=Sender(settings.callback_policy()),
+            secret=secret_reader(self.clients.secretsmanager, settings.webhook_secret_arn),
+            enqueue=self.producer.enqueue,
+            clock=self.clock.now,
+        )
+
+    def webhook_secret(self) -> str:
+        """The stack's webhook signing secret as receivers hold it: ``whsec_<value>``.
+
+        Raises:
+            KeyError: the template has no webhook secret.
+        """
+        arn = self.settings.webhook_secret_arn
+        if not arn:
+            raise KeyError("the template sets no OFFPATH_WEBHOOK_SECRET_ARN")
+        value = self.clients.secretsmanager.get_secret_value(SecretId=arn)["SecretString"]
+        return "whsec_" + value.removeprefix("whsec_")
 
     # ------------------------------------------------------------------ jobs
     def enqueue(self, task: Task[Any, Any], *args: Any, **kwargs: Any) -> Enqueued:
@@ -375,6 +407,7 @@ class OffpathStack:
             sqs=self.clients.sqs,
             dead_letters=DeadLetterQueue(self.clients.sqs, self.dlq_url, clock=self.clock.now),
             clock=self.clock.now,
+            webhooks=self.webhooks,
         )
 
     def esm(self, batch_size: int = 10, pool: str | None = None) -> EventSourceMapping:
