@@ -53,7 +53,9 @@ class InMemoryJobStore:
         )
         return None
 
-    def claim(self, job_id: str, task: str, lease_s: float) -> Claim:
+    def claim(
+        self, job_id: str, task: str, lease_s: float, *, max_attempts: int | None = None
+    ) -> Claim:
         now = utcnow()
         held = self.jobs.get(job_id)
         if held is not None and held.status in FINAL_STATUSES:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from offpath.errors import OffpathError
 
@@ -60,8 +60,13 @@ class OneOffScheduler:
     queue_arn: str
     dead_letter_arn: str
 
-    def create(self, name: str, when: datetime, body: str, queue_arn: str | None = None) -> None:
-        """A one-time schedule sending ``body`` to ``queue_arn`` (default: this one's queue)."""
+    def create(self, name: str, when: datetime, body: str, queue_arn: str | None = None) -> bool:
+        """A one-time schedule sending ``body`` to ``queue_arn`` (default: this one's queue).
+
+        Returns False if one of that name exists already: a schedule is named for its
+        job, so it is this job's, made by an earlier call whose answer was lost, and
+        left as it is.
+        """
         expression, zone = at_expression(when)
         target: TargetTypeDef = {
             "Arn": queue_arn or self.queue_arn,
@@ -81,7 +86,12 @@ class OneOffScheduler:
                 Target=target,
             )
         except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConflictException":
+                return False
             raise ScheduleError(f"cannot create schedule {name}: {exc}") from exc
+        except BotoCoreError as exc:  # a timeout: the schedule may exist all the same
+            raise ScheduleError(f"cannot create schedule {name}: {exc}") from exc
+        return True
 
     def delete(self, name: str) -> bool:
         """Delete a schedule; False if it was already gone (fired, or deleted)."""
@@ -90,5 +100,7 @@ class OneOffScheduler:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
                 return False
+            raise ScheduleError(f"cannot delete schedule {name}: {exc}") from exc
+        except BotoCoreError as exc:
             raise ScheduleError(f"cannot delete schedule {name}: {exc}") from exc
         return True

@@ -8,16 +8,17 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from offpath.envelope import (
     SQS_MAX_MESSAGE_BYTES,
@@ -37,7 +38,7 @@ from offpath.errors import (
 from offpath.invocation import now as platform_now
 from offpath.location import DEFAULT_POOL, PoolLocation
 from offpath.metrics import TaskMetricsSink
-from offpath.oneoff import OneOffScheduler, schedule_name_for
+from offpath.oneoff import OneOffScheduler, ScheduleError, schedule_name_for
 from offpath.store import Job, JobStatus, JobStore, NewJob
 from offpath.tasks import Task
 
@@ -209,37 +210,92 @@ class Producer:
     def enqueue_many(self, jobs: Sequence[JobRequest]) -> list[Enqueued]:
         """Enqueue jobs with as few SendMessageBatch calls as SQS allows.
 
-        Every envelope is built and size-checked before anything is written, so a
-        bad job fails the whole call with nothing queued.
+        Every envelope is built and size-checked before anything is written, and
+        every record is written before anything is sent: a bad job (a conflict, a
+        store error) fails the whole call and removes the records it made, so
+        nothing is left ``queued`` without a message.
+
+        A repeat of a job id whose record still waits (``queued``, or ``scheduled``)
+        sends it again: the first call may have died, or timed out, between the
+        record and the message. The worker's claim makes the copies harmless.
 
         Raises:
             PayloadTooLarge: one job's message is over the SQS limit.
             IdempotencyConflict: a key was reused for another task or other arguments.
-            EnqueueError: SQS kept refusing messages; their records are removed.
+            EnqueueError: SQS kept refusing messages. Records of messages that were
+                surely not sent are removed; a record whose message may have gone
+                (a timeout, a dropped connection) is kept, for the worker or a
+                retry of the call to finish.
         """
         pending = [self._prepare(job) for job in jobs]
-        results: dict[int, Enqueued] = {}
-        to_send: list[tuple[int, _Pending]] = []
-        for index, item in enumerate(pending):
-            existing = self._create_record(item)
-            if existing is not None:
-                results[index] = existing
-            elif item.due_at is not None:
-                results[index] = self._schedule(item)
-            else:
-                to_send.append((index, item))
-        try:
-            self._send(to_send)
-        except EnqueueError:
-            self._forget([item for _, item in to_send])
-            raise
-        for index, item in to_send:
-            results[index] = Enqueued(
-                job_id=item.envelope.job_id, status=JobStatus.QUEUED, durable=item.durable
-            )
-        handles = [results[i] for i in range(len(pending))]
+        existing = self._create_records(pending)
+        handles: list[Enqueued] = []
+        to_send: list[_Pending] = []
+        to_schedule: list[_Pending] = []
+        for item, found in zip(pending, existing, strict=True):
+            handle, action = self._decide(item, found)
+            handles.append(handle)
+            if action == "send":
+                to_send.append(item)
+            elif action == "schedule":
+                to_schedule.append(item)
+        new = {id(item) for item, found in zip(pending, existing, strict=True) if found is None}
+        self._deliver(to_send, to_schedule, new)
         self._count(pending, handles)
         return handles
+
+    def _create_records(self, pending: list[_Pending]) -> list[Job | None]:
+        """Each durable job's record (None: made now); undone if any one fails."""
+        made: list[_Pending] = []
+        found: list[Job | None] = []
+        try:
+            for item in pending:
+                existing = self._create_record(item)
+                if existing is None and item.durable:
+                    made.append(item)
+                found.append(existing)
+        except Exception:
+            # Nothing was sent yet: the records made so far would wait for ever.
+            self._forget(made)
+            raise
+        return found
+
+    def _decide(self, item: _Pending, found: Job | None) -> tuple[Enqueued, str]:
+        """The caller's handle, and what to do: ``send``, ``schedule`` or nothing."""
+        job_id, durable = item.envelope.job_id, item.durable
+        if found is None:
+            if item.due_at is not None:
+                return Enqueued(job_id, JobStatus.SCHEDULED), "schedule"
+            return Enqueued(job_id, JobStatus.QUEUED, durable=durable), "send"
+        handle = Enqueued(found.job_id, found.status, duplicate=True)
+        if found.status is JobStatus.QUEUED:
+            return handle, "send"
+        if found.status is JobStatus.SCHEDULED:
+            # Its schedule may never have been made: make it again (a schedule that
+            # exists is left alone), or send now if its time has come.
+            due_at = found.due_at or item.due_at or self.clock()
+            wait_s = max(0, math.ceil((due_at - self.clock()).total_seconds()))
+            if wait_s > MAX_DELAY_S and self.scheduler is not None:
+                item.due_at = due_at
+                return handle, "schedule"
+            item.due_at, item.delay_s = None, min(wait_s, MAX_DELAY_S)
+            return handle, "send"
+        return handle, ""
+
+    def _deliver(self, to_send: list[_Pending], to_schedule: list[_Pending], new: set[int]) -> None:
+        """Send and schedule; on failure remove the new records surely not delivered."""
+        try:
+            self._send(to_send)
+        except _NotDelivered as exc:
+            self._forget([i for i in exc.surely_not + to_schedule if id(i) in new])
+            raise EnqueueError(exc.message) from exc.__cause__
+        for n, item in enumerate(to_schedule):
+            try:
+                self._schedule(item)
+            except ScheduleError as exc:
+                unsent = to_schedule[n + 1 :] + ([] if _maybe_took_effect(exc) else [item])
+                self._forget([i for i in unsent if id(i) in new])
+                raise
 
     def _count(self, pending: list[_Pending], handles: list[Enqueued]) -> None:
         """``JobsEnqueued`` per task: new jobs only, not repeats of an idempotency key."""
@@ -335,22 +391,17 @@ class Producer:
         (self.callback_policy or CallbackPolicy()).check(url)
         return url
 
-    def _schedule(self, item: _Pending) -> Enqueued:
-        """Hand a long-delayed job to EventBridge Scheduler; undo the record on failure."""
+    def _schedule(self, item: _Pending) -> None:
+        """Hand a long-delayed job to EventBridge Scheduler (one that exists is kept)."""
         assert self.scheduler is not None and item.due_at is not None
-        try:
-            self.scheduler.create(
-                schedule_name_for(item.envelope.job_id),
-                item.due_at,
-                item.body,
-                item.queue_arn or None,
-            )
-        except OffpathError:
-            self.store.delete(item.envelope.job_id)
-            raise
-        return Enqueued(job_id=item.envelope.job_id, status=JobStatus.SCHEDULED)
+        self.scheduler.create(
+            schedule_name_for(item.envelope.job_id),
+            item.due_at,
+            item.body,
+            item.queue_arn or None,
+        )
 
-    def _create_record(self, item: _Pending) -> Enqueued | None:
+    def _create_record(self, item: _Pending) -> Job | None:
         """Create a durable job's record; return the existing job when the id is taken."""
         if not item.durable:
             return None
@@ -369,14 +420,18 @@ class Producer:
                 callback_url=item.envelope.callback_url,
             )
         )
-        if existing is None:
-            return None
-        _check_same_job(existing, item.envelope.task, digest)
-        return Enqueued(job_id=existing.job_id, status=existing.status, duplicate=True)
+        if existing is not None:
+            _check_same_job(existing, item.envelope.task, digest)
+        return existing
 
-    def _send(self, items: list[tuple[int, _Pending]]) -> None:
-        for chunk in _chunks([item for _, item in items]):
-            self._send_chunk(chunk)
+    def _send(self, items: list[_Pending]) -> None:
+        chunks = list(_chunks(items))
+        for n, chunk in enumerate(chunks):
+            try:
+                self._send_chunk(chunk)
+            except _NotDelivered as exc:
+                exc.surely_not += [item for later in chunks[n + 1 :] for item in later]
+                raise
 
     def _send_chunk(self, chunk: list[_Pending]) -> None:
         if len(chunk) == 1:
@@ -385,24 +440,34 @@ class Producer:
         entries: dict[str, SendMessageBatchRequestEntryTypeDef] = {
             str(i): _entry(str(i), item) for i, item in enumerate(chunk)
         }
+        maybe: set[str] = set()  # entries a failed or retried call may have sent
+
+        def not_delivered(message: str, ids: Iterable[str]) -> _NotDelivered:
+            return _NotDelivered(message, [chunk[int(i)] for i in ids if i not in maybe])
+
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 response = self.sqs.send_message_batch(
                     QueueUrl=chunk[0].queue_url, Entries=list(entries.values())
                 )
-            except ClientError as exc:
-                raise EnqueueError(f"SendMessageBatch failed: {exc}") from exc
+            except (ClientError, BotoCoreError) as exc:
+                if _maybe_took_effect(exc):
+                    maybe.update(entries)
+                raise not_delivered(f"SendMessageBatch failed: {exc}", entries) from exc
+            if response["ResponseMetadata"].get("RetryAttempts", 0):
+                maybe.update(entries)  # an earlier try of this call may have sent them
             failed = response.get("Failed", [])
             permanent = [f for f in failed if f.get("SenderFault")]
             if permanent:
                 reasons = "; ".join(f"{f['Code']}: {f.get('Message', '')}" for f in permanent)
-                raise EnqueueError(f"SQS refused {len(permanent)} message(s): {reasons}")
+                message = f"SQS refused {len(permanent)} message(s): {reasons}"
+                raise not_delivered(message, [f["Id"] for f in failed])
             # Only the entries SQS failed on its side are sent again.
             entries = {f["Id"]: entries[f["Id"]] for f in failed}
             if not entries:
                 return
             self.sleep(min(2.0, 0.1 * 2**attempt))
-        raise EnqueueError(f"SQS kept failing {len(entries)} message(s) after retries")
+        raise not_delivered(f"SQS kept failing {len(entries)} message(s) after retries", entries)
 
     def _send_one(self, item: _Pending) -> None:
         kwargs: dict[str, Any] = {}
@@ -410,18 +475,41 @@ class Producer:
             kwargs["DelaySeconds"] = item.delay_s
         try:
             self.sqs.send_message(QueueUrl=item.queue_url, MessageBody=item.body, **kwargs)
-        except ClientError as exc:
-            raise EnqueueError(f"SendMessage failed: {exc}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            surely_not = [] if _maybe_took_effect(exc) else [item]
+            raise _NotDelivered(f"SendMessage failed: {exc}", surely_not) from exc
 
     def _forget(self, items: list[_Pending]) -> None:
-        """Remove the records of jobs that never reached the queue.
-
-        Some may have been sent before the failure; their worker recreates the
-        record on claim, so removing it loses nothing.
-        """
+        """Remove the records of jobs surely never delivered (best effort: the caller
+        gets the error that brought us here; a record left behind only waits)."""
         for item in items:
             if item.durable:
-                self.store.delete(item.envelope.job_id)
+                with contextlib.suppress(OffpathError):
+                    self.store.delete(item.envelope.job_id)
+
+
+class _NotDelivered(Exception):
+    """A send failed; ``surely_not`` are the jobs that certainly did not reach SQS."""
+
+    def __init__(self, message: str, surely_not: list[_Pending]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.surely_not = surely_not
+
+
+def _maybe_took_effect(exc: BaseException) -> bool:
+    """Whether a failed AWS call may have done its work all the same.
+
+    Only a refusal on the call's first try is sure: a timeout or dropped connection
+    may come after the request was served, and botocore's own retries may follow a
+    try that was served but whose answer was lost.
+    """
+    cause = exc.__cause__ if isinstance(exc, OffpathError) else exc
+    if isinstance(cause, ClientError):
+        meta = cause.response.get("ResponseMetadata", {})
+        status = int(meta.get("HTTPStatusCode", 500))
+        return bool(meta.get("RetryAttempts", 0)) or status >= 500
+    return True
 
 
 def _entry(entry_id: str, item: _Pending) -> SendMessageBatchRequestEntryTypeDef:

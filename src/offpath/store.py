@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from offpath.errors import JobNotCancellable, JobNotFound, OffpathError, StoreError
 from offpath.invocation import now as platform_now
@@ -80,6 +80,7 @@ class Job:
     finished_at: datetime | None = None
     due_at: datetime | None = None
     lease_until: datetime | None = None
+    next_attempt_at: datetime | None = None
     last_error: JobError | None = None
     result: Any = None
     idempotency_key: str | None = None
@@ -110,6 +111,7 @@ class Job:
             finished_at=s.moment("finished_at"),
             due_at=s.moment("due_at"),
             lease_until=s.moment("lease_until"),
+            next_attempt_at=s.moment("next_attempt_at"),
             last_error=error,
             result=json.loads(raw_result) if raw_result else None,
             idempotency_key=s.text("idempotency_key"),
@@ -149,11 +151,15 @@ class _Item:
 class ClaimKind(StrEnum):
     CLAIMED = "claimed"  # run it
     DONE = "done"  # already finished (succeeded, dead, cancelled): acknowledge
-    BUSY = "busy"  # another attempt holds a live lease: hand the message back
+    BUSY = "busy"  # another attempt holds a live lease, or a backoff runs: hand it back
+    EXHAUSTED = "exhausted"  # the last attempt died unfinished: no attempt is left
 
 
 @dataclass(frozen=True)
 class Claim:
+    """What a claim found. ``lease_until``: when a BUSY job may be claimed again (the
+    holder's lease, or a failed job's ``next_attempt_at``)."""
+
     kind: ClaimKind
     attempts: int = 0
     status: JobStatus | None = None
@@ -181,7 +187,9 @@ class JobStore(Protocol):
         """Create the record; return the existing job instead if the id is taken."""
         ...
 
-    def claim(self, job_id: str, task: str, lease_s: float) -> Claim: ...
+    def claim(
+        self, job_id: str, task: str, lease_s: float, *, max_attempts: int | None = None
+    ) -> Claim: ...
 
     def succeed(self, job_id: str, attempt: int, result: Any) -> bool: ...
 
@@ -239,6 +247,7 @@ class DynamoDBJobStore:
 
     def create(self, job: NewJob) -> Job | None:
         now = self._now()
+        due_s = job.due_at.timestamp() if job.due_at else now
         item: dict[str, AttributeValueTypeDef] = {
             **job_key(job.job_id),
             "job_id": _s(job.job_id),
@@ -249,7 +258,9 @@ class DynamoDBJobStore:
             "updated_at": _n(now),
             "correlation_id": _s(job.correlation_id),
             "args_sha256": _s(job.args_sha256),
-            "expires_at": {"N": str(int(now + self.ttl_s))},
+            # Why from the due time: a job scheduled beyond the TTL must keep its
+            # record until it has run (GET and cancel answer for it meanwhile).
+            "expires_at": {"N": str(int(max(now, due_s) + self.ttl_s))},
         }
         if job.idempotency_key:
             item["idempotency_key"] = _s(job.idempotency_key)
@@ -268,15 +279,27 @@ class DynamoDBJobStore:
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             old = _conditional_old_item(exc)
             if old is None:
                 raise StoreError(f"cannot create job {job.job_id}: {exc}") from exc
             return Job.from_item(old)
         return None
 
-    def claim(self, job_id: str, task: str, lease_s: float) -> Claim:
+    def claim(
+        self, job_id: str, task: str, lease_s: float, *, max_attempts: int | None = None
+    ) -> Claim:
+        """Take the job for one attempt (``attempts`` + 1), or say why not.
+
+        ``max_attempts``: a dead holder's job is taken over only while attempts are
+        left; otherwise the claim answers EXHAUSTED (bury it, never run it again).
+        """
         now = self._now()
+        takeover = "(#status = :running AND lease_until < :now)"
+        limits: dict[str, AttributeValueTypeDef] = {}
+        if max_attempts is not None:
+            takeover = "(#status = :running AND lease_until < :now AND attempts < :max)"
+            limits[":max"] = _n(max_attempts)
         try:
             response = self.client.update_item(
                 TableName=self.table_name,
@@ -285,15 +308,18 @@ class DynamoDBJobStore:
                     "SET #status = :running, attempts = if_not_exists(attempts, :zero) + :one, "
                     "started_at = :now, updated_at = :now, lease_until = :lease, "
                     "job_id = if_not_exists(job_id, :id), task = if_not_exists(task, :task), "
-                    "created_at = if_not_exists(created_at, :now), expires_at = :expires"
+                    "created_at = if_not_exists(created_at, :now), expires_at = :expires "
+                    "REMOVE next_attempt_at"
                 ),
                 # Why: only one attempt may hold a job. It can be taken when it waits
-                # (queued, scheduled, failed), when its record is gone (expired by TTL
-                # while the message lived), or when the holder died: running with a
-                # lease in the past.
+                # (queued, scheduled; failed once its backoff has passed, so a second
+                # copy of the message cannot start the next attempt early), when its
+                # record is gone (expired by TTL while the message lived), or when the
+                # holder died: running with a lease in the past, attempts left.
                 ConditionExpression=(
-                    "attribute_not_exists(pk) OR #status IN (:queued, :scheduled, :failed) "
-                    "OR (#status = :running AND lease_until < :now)"
+                    "attribute_not_exists(pk) OR #status IN (:queued, :scheduled) "
+                    "OR (#status = :failed AND (attribute_not_exists(next_attempt_at) "
+                    "OR next_attempt_at <= :now)) OR " + takeover
                 ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -308,20 +334,18 @@ class DynamoDBJobStore:
                     ":id": _s(job_id),
                     ":task": _s(task),
                     ":expires": {"N": str(int(now + self.ttl_s))},
+                    **limits,
                 },
                 # ALL_NEW, not UPDATED_NEW: a cancel request on the record is seen here
                 # (the same write, no read).
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             old = _conditional_old_item(exc)
             if old is None:
                 raise StoreError(f"cannot claim job {job_id}: {exc}") from exc
-            held = Job.from_item(old)
-            if held.status in FINAL_STATUSES:
-                return Claim(ClaimKind.DONE, held.attempts, held.status)
-            return Claim(ClaimKind.BUSY, held.attempts, held.status, held.lease_until)
+            return _refused(Job.from_item(old), now)
         attributes = response["Attributes"]
         attempts = int(attributes["attempts"]["N"])
         requested = "cancel_requested_at" in attributes
@@ -399,7 +423,7 @@ class DynamoDBJobStore:
                 ExpressionAttributeNames={"#status": "status", **(names or {})},
                 ExpressionAttributeValues=values,
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             if _is_conditional_failure(exc):
                 return False
             raise StoreError(f"cannot update job {job_id}: {exc}") from exc
@@ -447,7 +471,7 @@ class DynamoDBJobStore:
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise _cancel_refused(job_id, exc) from None
         return Job.from_item(dict(response["Attributes"]))
 
@@ -471,7 +495,7 @@ class DynamoDBJobStore:
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             refused = _cancel_refused(job_id, exc)
             if isinstance(refused, JobNotCancellable) and _status_of(refused) is JobStatus.FAILED:
                 # Its attempt failed between our two writes: now it waits, so it ends here.
@@ -515,7 +539,7 @@ class DynamoDBJobStore:
                 # The write answers `cancelled()` too: no read of its own.
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             if _is_conditional_failure(exc):
                 return None
             raise StoreError(f"cannot record progress of job {job_id}: {exc}") from exc
@@ -531,7 +555,7 @@ class DynamoDBJobStore:
                 ExpressionAttributeNames={"#status": "status"},
                 ConsistentRead=True,
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"cannot read job {job_id}: {exc}") from exc
         item = response.get("Item", {})
         status = item.get("status", {}).get("S")
@@ -565,18 +589,23 @@ class DynamoDBJobStore:
                 # DLQ between attempts (failed, then maxReceiveCount), may run again. A
                 # running job holds a lease a second copy must not break, and a
                 # succeeded or cancelled job must never run twice.
-                ConditionExpression="#status IN (:dead, :failed)",
+                # A running job whose lease has passed died unfinished (its dead letter
+                # was sent, its record write was lost): it too may run again.
+                ConditionExpression=(
+                    "#status IN (:dead, :failed) OR (#status = :running AND lease_until < :now)"
+                ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":queued": _s(JobStatus.QUEUED),
                     ":dead": _s(JobStatus.DEAD),
                     ":failed": _s(JobStatus.FAILED),
+                    ":running": _s(JobStatus.RUNNING),
                     ":zero": _n(0),
                     ":one": _n(1),
                     ":now": _n(now),
                 },
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             if _is_conditional_failure(exc):
                 return False
             raise StoreError(f"cannot requeue job {job_id}: {exc}") from exc
@@ -587,7 +616,7 @@ class DynamoDBJobStore:
             response = self.client.get_item(
                 TableName=self.table_name, Key=job_key(job_id), ConsistentRead=True
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"cannot read job {job_id}: {exc}") from exc
         if "Item" not in response:
             raise JobNotFound(job_id)
@@ -596,11 +625,11 @@ class DynamoDBJobStore:
     def delete(self, job_id: str) -> None:
         try:
             self.client.delete_item(TableName=self.table_name, Key=job_key(job_id))
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"cannot delete job {job_id}: {exc}") from exc
 
 
-def _cancel_refused(job_id: str, exc: ClientError) -> OffpathError:
+def _cancel_refused(job_id: str, exc: ClientError | BotoCoreError) -> OffpathError:
     old = _conditional_old_item(exc)
     if old is None:
         return StoreError(f"cannot cancel job {job_id}: {exc}")
@@ -613,13 +642,27 @@ def _status_of(exc: JobNotCancellable) -> JobStatus | None:
     return exc.job.status if isinstance(exc.job, Job) else None
 
 
-def _is_conditional_failure(exc: ClientError) -> bool:
+def _refused(held: Job, now_s: float) -> Claim:
+    """Why a claim was refused, from the record as it was."""
+    if held.status in FINAL_STATUSES:
+        return Claim(ClaimKind.DONE, held.attempts, held.status)
+    if held.status is JobStatus.FAILED:
+        return Claim(ClaimKind.BUSY, held.attempts, held.status, held.next_attempt_at)
+    lease = held.lease_until
+    if held.status is JobStatus.RUNNING and lease is not None and lease.timestamp() < now_s:
+        return Claim(ClaimKind.EXHAUSTED, held.attempts, held.status, lease)
+    return Claim(ClaimKind.BUSY, held.attempts, held.status, lease)
+
+
+def _is_conditional_failure(exc: ClientError | BotoCoreError) -> bool:
+    if not isinstance(exc, ClientError):
+        return False
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def _conditional_old_item(exc: ClientError) -> dict[str, Any] | None:
+def _conditional_old_item(exc: ClientError | BotoCoreError) -> dict[str, Any] | None:
     """The item a failed condition returned, or None if it was another error."""
-    if not _is_conditional_failure(exc):
+    if not isinstance(exc, ClientError) or not _is_conditional_failure(exc):
         return None
     item: dict[str, Any] = exc.response.get("Item", {})  # type: ignore[assignment]
     return item

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from offpath.context import JobCancelled, JobContext
 from offpath.deadletters import (
@@ -63,6 +63,10 @@ class HandBack(OffpathError):
 
 class RetryLater(OffpathError):
     """The attempt failed and will be retried after its backoff."""
+
+
+class AttemptLost(OffpathError):
+    """The job's last attempt never finished (the function timed out or crashed)."""
 
 
 class Outcome(StrEnum):
@@ -242,22 +246,35 @@ class Worker:
         context: RemainingTime | None,
     ) -> Outcome:
         timeout_s = self._time_budget_s(record, task, context)
-        claim = self.store.claim(envelope.job_id, task.name, lease_s=timeout_s + 5)
+        max_attempts = task.options.max_attempts
+
+        def claim_it() -> Claim:
+            lease_s = timeout_s + 5
+            return self.store.claim(envelope.job_id, task.name, lease_s, max_attempts=max_attempts)
+
+        claim = claim_it()
         if self._redriven(record, claim):
             # A dead letter moved back by the console or StartMessageMoveTask: those
             # cannot reset the record, so the message's own mark does it here.
             self.store.requeue(envelope.job_id)
-            claim = self.store.claim(envelope.job_id, task.name, lease_s=timeout_s + 5)
+            claim = claim_it()
         if claim.kind is ClaimKind.DONE:
             self.logger.info("job already finished; acknowledging", extra={"status": claim.status})
             # Again, in case the attempt that finished it died before enqueueing its
             # webhook; the delivery's fixed id makes a repeat a no-op.
             self._ended(envelope.job_id, claim.status, envelope.callback_url)
             return Outcome.SKIPPED
+        if claim.kind is ClaimKind.EXHAUSTED:
+            # Its last attempt died unfinished (a Lambda timeout, a crash, a lost record
+            # write after its dead letter): bury it by its own count, never run it again.
+            lost = AttemptLost(f"attempt {claim.attempts} of {max_attempts} never finished")
+            ids = (envelope.job_id, task.name)
+            return self._bury(record, lost, ids, claim.attempts, DeadReason.MAX_ATTEMPTS)
         if claim.kind is ClaimKind.BUSY:
             wait_s = _seconds_between(self.clock(), claim.lease_until) + 1
             self._change_visibility(record, wait_s)
-            raise HandBack(f"job is running elsewhere; back in {wait_s} s")
+            why = "waits for its backoff" if claim.status is JobStatus.FAILED else "runs elsewhere"
+            raise HandBack(f"job {why}; back in {wait_s} s")
         if claim.cancel_requested:
             # Asked to cancel while it ran, and that attempt died: never run again.
             return self._end_cancelled(envelope, task, claim.attempts)
@@ -266,10 +283,9 @@ class Worker:
     @staticmethod
     def _redriven(record: SQSRecord, claim: Claim) -> bool:
         """A dead job's message that carries our DLQ mark: an operator redrove it."""
-        return (
-            claim.kind is ClaimKind.DONE
-            and claim.status is JobStatus.DEAD
-            and REASON_ATTRIBUTE in (record.message_attributes or {})
+        dead = claim.kind is ClaimKind.DONE and claim.status is JobStatus.DEAD
+        return (dead or claim.kind is ClaimKind.EXHAUSTED) and REASON_ATTRIBUTE in (
+            record.message_attributes or {}
         )
 
     def _time_budget_s(
@@ -421,7 +437,7 @@ class Worker:
                 "dead letter sent without its attributes (body at the SQS limit)",
                 extra={"reason": letter.reason, "message_id": record.message_id},
             )
-        if ids[0] is not None and self.store.bury(ids[0], error, attempt):
+        if ids[0] is not None and self._record_dead(ids[0], error, attempt):
             self._ended(ids[0], JobStatus.DEAD, callback_url)
         self.logger.error(
             "job sent to the dead-letter queue",
@@ -432,6 +448,22 @@ class Worker:
         # Reported as success: Lambda then deletes it from its queue.
         return Outcome.DEAD
 
+    def _record_dead(self, job_id: str, error: JobError, attempt: int | None) -> bool:
+        """Mark the record dead, after its dead letter was sent.
+
+        A failure here still acknowledges the message: it is safe in the DLQ, and a
+        copy coming back would run a dead job again and dead-letter it twice. A
+        record left ``running`` is claimed by no one (its attempts are spent) and a
+        redrive of its dead letter requeues it.
+        """
+        for try_ in (1, 2):
+            try:
+                return self.store.bury(job_id, error, attempt)
+            except (OffpathError, BotoCoreError) as exc:
+                if try_ == 2:
+                    self.logger.error("dead job's record not written", extra=_error_fields(exc))
+        return False
+
     def _change_visibility(self, record: SQSRecord, timeout_s: int) -> None:
         queue_url = _queue_url(record.event_source_arn)
         try:
@@ -440,7 +472,7 @@ class Worker:
                 ReceiptHandle=record.receipt_handle,
                 VisibilityTimeout=timeout_s,
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
             # The message still returns after the queue's own visibility timeout.
             self.logger.warning("could not change visibility", extra=_error_fields(exc))
 

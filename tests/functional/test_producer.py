@@ -19,7 +19,7 @@ from offpath.producer import (
     request,
 )
 from offpath.store import JobStatus
-from offpath.tasks import TaskRegistry
+from offpath.tasks import TaskRegistry, registry
 from tests.support import Stack
 
 
@@ -68,8 +68,10 @@ def test_failed_batch_entries_are_retried_alone(stack: Stack) -> None:
     assert batches[1]["Entries"][0]["Id"] == injected[0]
 
 
-def test_a_sender_fault_fails_the_call_and_removes_the_records(stack: Stack) -> None:
-    _fail_first_entry_once(stack, sender_fault=True)
+def test_a_sender_fault_fails_the_call_and_removes_only_the_refused_record(
+    stack: Stack,
+) -> None:
+    refused = _fail_first_entry_once(stack, sender_fault=True)
     jobs = [request(example_tasks.generate_report, n, "2026-05") for n in range(1, 3)]
 
     with pytest.raises(EnqueueError, match=r"SQS refused 1 message.*InvalidMessageContents"):
@@ -77,13 +79,16 @@ def test_a_sender_fault_fails_the_call_and_removes_the_records(stack: Stack) -> 
 
     created = [p["Item"]["pk"]["S"] for p in stack.calls.params("PutItem")]
     deleted = [p["Key"]["pk"]["S"] for p in stack.calls.params("DeleteItem")]
-    assert len(created) == 2 and sorted(deleted) == sorted(created)
-    for pk in created:
-        with pytest.raises(JobNotFound):
-            stack.store.get(pk.removeprefix("job#"))
+    assert len(created) == 2 and deleted == [created[int(refused[0])]]
+    with pytest.raises(JobNotFound):
+        stack.store.get(deleted[0].removeprefix("job#"))
+    # The other one was sent: its record stays, and it runs.
+    [sent] = set(created) - set(deleted)
+    stack.drain(stack.worker(registry))
+    assert stack.store.get(sent.removeprefix("job#")).status is JobStatus.SUCCEEDED
 
 
-def test_the_same_idempotency_key_gives_the_same_job_and_no_second_message(
+def test_the_same_idempotency_key_gives_the_same_job_sent_again_only_while_it_waits(
     stack: Stack,
 ) -> None:
     job = JobRequest(
@@ -98,8 +103,13 @@ def test_the_same_idempotency_key_gives_the_same_job_and_no_second_message(
     assert first.job_id == second.job_id == job_id_for_key("generate_report", "order-77")
     assert (first.duplicate, second.duplicate) == (False, True)
     assert second.status is JobStatus.QUEUED
-    assert stack.calls.count("SendMessage") == 1
-    assert stack.depth(stack.queue_url)["visible"] == 1
+    # Still queued: the first send may have been lost, so it goes again.
+    assert stack.calls.count("SendMessage") == 2
+    stack.drain(stack.worker(registry))
+    assert stack.store.get(first.job_id).attempts == 1, "the copy ran nothing"
+    third = stack.producer.enqueue(job)
+    assert (third.duplicate, third.status) == (True, JobStatus.SUCCEEDED)
+    assert stack.calls.count("SendMessage") == 2
 
 
 def test_a_reused_key_with_other_arguments_is_a_conflict(stack: Stack) -> None:

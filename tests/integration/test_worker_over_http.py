@@ -7,6 +7,7 @@ from typing import Any
 import functions.shared.tasks as example_tasks
 import functions.worker.handler as worker_handler
 import pytest
+from samtranslator.yaml_helper import yaml_parse
 
 from offpath.aws import Clients
 from offpath.local.context import LocalContext
@@ -17,6 +18,7 @@ from offpath.producer import request
 from offpath.runtime import build_producer, build_store
 from offpath.settings import Settings
 from offpath.store import JobStatus
+from tests.support import TEMPLATE
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +67,8 @@ def test_a_message_that_keeps_crashing_is_redriven_by_max_receive_count(
     producer = build_producer(Settings(), clients)
     job = producer.enqueue(request(example_tasks.generate_report, 9, "2026-06"))
     esm = _esm(clients, provisioned)
-    max_receive = 5  # the template's MaxReceiveCount default
+    parameters = yaml_parse(TEMPLATE.read_text())["Parameters"]
+    max_receive = int(parameters["MaxReceiveCount"]["Default"])
 
     def crash(event: dict[str, Any]) -> Any:
         from offpath.local.esm import InvocationFailed

@@ -112,6 +112,9 @@ class OpsStack:
         return [json.loads(line) for line in lines if line.startswith("{")]
 
 
+OPS_MAX_RECEIVE_COUNT = 5  # the ops stack's MaxReceiveCount (the template's is 50)
+
+
 @pytest.fixture(scope="module")
 def _emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpsStack]:
     root = tmp_path_factory.mktemp("ops")
@@ -121,6 +124,8 @@ def _emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpsStack]:
             template=TEMPLATE,
             api_port=0,
             background=False,
+            # A small redrive, so a crashing job reaches the DLQ in few receives.
+            parameters={"MaxReceiveCount": OPS_MAX_RECEIVE_COUNT},
             function_logs=logs,
             extra_environment={
                 "EXAMPLE_OUTBOX": str(outbox),

@@ -16,12 +16,10 @@ from offpath.ops.errors import DeadLetterNotFound
 from offpath.ops.messages import MAX_RECEIVE_COUNT, RedriveMethod
 from offpath.producer import request
 from offpath.store import JobStatus
-from tests.ops.conftest import OpsStack
+from tests.ops.conftest import OPS_MAX_RECEIVE_COUNT, OpsStack
 from tests.ops.tasks import ops_fails_until_fixed
 
 pytestmark = pytest.mark.emulator
-
-MAX_RECEIVE_COUNT_DEFAULT = 5  # template.yaml's MaxReceiveCount
 
 
 def _dead_by_worker(ops: OpsStack, *ns: int) -> list[str]:
@@ -45,7 +43,7 @@ def _dead_by_max_receive_count(ops: OpsStack, n: int) -> str:
     def crash(event: dict[str, Any]) -> Any:
         raise InvocationFailed("worker process died")
 
-    for _ in range(MAX_RECEIVE_COUNT_DEFAULT):
+    for _ in range(OPS_MAX_RECEIVE_COUNT):
         assert esm.run_once(crash).received == 1
         ops.emulator.advance(361)  # past JobsQueue's 360 s visibility timeout
     assert esm.run_once(crash).received == 0, "SQS moves it on the next receive"

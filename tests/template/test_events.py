@@ -83,7 +83,10 @@ def test_rest_api_event_gets_healthz() -> None:
 
 @pytest.mark.parametrize(
     ("name", "event_id"),
-    [("scheduled-rule.json", "DailyDigest"), ("schedule-v2-exchange-rates.json", "ExchangeRates")],
+    [
+        ("schedule-v2-daily-digest.json", "DailyDigest"),
+        ("schedule-v2-exchange-rates.json", "ExchangeRates"),
+    ],
 )
 def test_schedule_events_are_the_template_inputs(name: str, event_id: str) -> None:
     # With an Input, a rule (Schedule) and EventBridge Scheduler (ScheduleV2)
