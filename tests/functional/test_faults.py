@@ -82,7 +82,7 @@ def test_a_retry_leaves_an_existing_schedule_alone(stack: Stack) -> None:
 
     assert retry.job_id == first.job_id and retry.duplicate
     assert stack.calls.count("CreateSchedule") == 2  # the second found it there
-    fired = [name for name, _ in stack.advance(3601)]
+    fired = [name for name, _ in stack.advance(3601) if name.startswith("job-")]
     assert len(fired) == 1
     stack.drain(stack.worker(registry))
     record = stack.store.get(first.job_id)

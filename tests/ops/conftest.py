@@ -112,7 +112,7 @@ class OpsStack:
         return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-OPS_MAX_RECEIVE_COUNT = 5  # the ops stack's MaxReceiveCount (the template's is 50)
+OPS_MAX_RECEIVE_COUNT = 5  # the ops stack's MaxReceiveCount (the template's is 100)
 
 
 @pytest.fixture(scope="module")
