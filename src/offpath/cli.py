@@ -383,6 +383,7 @@ app.add_typer(ops.dlq_app, name="dlq")
 app.add_typer(ops.jobs_app, name="jobs")
 app.command()(ops.status)
 app.command()(ops.enqueue)
+app.command()(ops.load)
 
 
 def _now() -> str:

@@ -9,13 +9,17 @@ after ``sam deploy``: docs/testing.md.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from typer.testing import CliRunner
 
+from offpath.cli import app
+from offpath.local.emulator import Emulator
 from offpath.ops.dlq import DeadLetters
 from tests.e2e.target import Target
 
@@ -169,3 +173,31 @@ def test_an_idempotency_key_names_one_job(target: Target, finished: list[str]) -
         {"Idempotency-Key": key},
     )
     assert status == 409, conflict
+
+
+def test_offpath_load_at_a_tiny_rate_sees_every_job_finish_on_offpath_dev(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load generator against offpath dev (no flag needed: an emulator is not billed)."""
+    if request.config.getoption("--stack-name"):
+        pytest.skip("pointed at a deployed stack: offpath load is not run there by the suite")
+    emulator: Emulator = request.getfixturevalue("local_emulator")
+    assert emulator.provisioned is not None
+    monkeypatch.setenv("OFFPATH_QUEUE_URL", emulator.provisioned.queue_url("JobsQueue"))
+    monkeypatch.setenv("OFFPATH_TABLE_NAME", emulator.provisioned.table_name())
+    monkeypatch.setenv("OFFPATH_TASK_MODULES", "functions.shared.tasks")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint)
+    args = '{"user_id": 5, "month": "2026-05"}'
+
+    command = ["load", "--task", "generate_report", "--args", args, "--rate", "10"]
+
+    result = CliRunner().invoke(app, [*command, "--duration", "1", "--wait", "30", "--json"])
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["sent"], summary["finished"], summary["statuses"]) == (
+        10,
+        10,
+        {"succeeded": 10},
+    )
+    assert summary["queue_age_s"]["max"] >= summary["queue_age_s"]["p50"] >= 0

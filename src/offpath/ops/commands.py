@@ -425,6 +425,88 @@ def enqueue(
     )
 
 
+# ---------------------------------------------------------------------- load
+def load(
+    task_name: Annotated[str, typer.Option("--task", help="a registered task")],
+    rate: Annotated[float, typer.Option(help="jobs per second")],
+    duration: Annotated[float, typer.Option(help="seconds of sending (at most 3600)")],
+    args: Annotated[str, typer.Option("--args", help="the arguments, a JSON object")] = "{}",
+    max_jobs: Annotated[int, typer.Option(help="never more jobs than this")] = 10_000,
+    wait: Annotated[
+        float, typer.Option(help="seconds to watch the jobs finish after sending")
+    ] = 30.0,
+    i_understand_this_costs: Annotated[
+        bool,
+        typer.Option(
+            "--i-understand-this-costs",
+            help="run against a deployed stack (AWS bills every job: docs/capacity.md)",
+        ),
+    ] = False,
+    as_json: AsJson = False,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+    template: Template = Path("template.yaml"),
+) -> None:
+    """Enqueue TASK at RATE jobs/s for DURATION s; report latency, queue age, completions.
+
+    Bounded: at most --max-jobs jobs (and 100,000), 3,600 s of sending, 600 s of
+    watching. A deployed stack (anything but an emulator endpoint) is refused without
+    --i-understand-this-costs.
+    """
+    from offpath.ops.load import LoadPlan, LoadRefused, send, watch
+    from offpath.producer import JobRequest, Producer
+
+    with _reported():
+        plan = LoadPlan(rate=rate, duration_s=duration, max_jobs=max_jobs, wait_s=wait)
+        arguments = _json_object(args)
+        target = _target(stack_name, profile, region, template)
+        if not target.local and not i_understand_this_costs:
+            raise LoadRefused(
+                f"{target.describe()} is billed by AWS: offpath load would enqueue "
+                f"{plan.total:,} job(s) there. Pass --i-understand-this-costs to run it "
+                "(what a job costs: docs/capacity.md)"
+            )
+        task = _task(task_name, *_task_modules(target, template))
+        validated = task.validate(arguments)
+        correlation = f"load-{uuid.uuid4().hex[:12]}"
+        store = _store(target)
+        producer = Producer(
+            target.clients.sqs, target.queue_url, store, pools=target.location.pools
+        )
+
+        def make(index: int) -> JobRequest:
+            return JobRequest(task=task, args=validated, correlation_id=correlation)
+
+        with progress_bar("load") as tick:
+            result = send(producer, make, plan, on_progress=tick)
+        result = watch(store, result, plan.wait_s)
+    summary = {"task": task.name, "correlation_id": correlation, **result.summary()}
+    if as_json:
+        _print_json(summary)
+        return
+    _print_load(summary)
+
+
+def _print_load(summary: dict[str, Any]) -> None:
+    def spread(values: Any, unit: str) -> str:
+        if not values:
+            return "-"
+        return f"p50 {values['p50']} {unit}, p95 {values['p95']} {unit}, max {values['max']} {unit}"
+
+    console.print(
+        f"Sent {summary['sent']} {summary['task']} job(s) in {summary['send_seconds']} s "
+        f"({summary['rate_achieved']} jobs/s); correlation id {summary['correlation_id']}"
+    )
+    console.print(f"enqueue latency (per call): {spread(summary['enqueue_latency_ms'], 'ms')}")
+    console.print(f"queue age (started - created): {spread(summary['queue_age_s'], 's')}")
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary["statuses"].items())) or "-"
+    console.print(
+        f"completions: {summary['finished']} of {summary['sampled']} sampled durable job(s) "
+        f"finished after {summary['watched_seconds']} s ({statuses})"
+    )
+
+
 @contextmanager
 def _no_progress() -> Iterator[Callable[[int, int | None], None]]:
     yield lambda done, total: None
