@@ -396,7 +396,10 @@ def render(measured: Measured, a: Assumptions) -> str:
         "## Assumptions",
         "",
         f"- Job duration **{a.job_s:g} s** per attempt (the task's own time), on top of "
-        "offpath's own billed time per job as measured (below).",
+        "offpath's own billed time per job as measured (below). That time is the "
+        "emulator's, with moto answering for AWS on a shared machine: it moves with the "
+        "machine's load, and real DynamoDB and SQS calls (a few ms each) likely make it "
+        "shorter; the call counts are exact.",
         f"- Batches of **{a.batch}** (WorkerBatchSize), batching window {a.window_s:g} s; "
         f"WorkerMaxConcurrency {a.max_concurrency}; Lambda memory {mem} MB (the template's).",
         "- The producer sends ten jobs per SendMessageBatch (`enqueue_many`); one job per "
