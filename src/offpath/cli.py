@@ -143,6 +143,12 @@ def dev(
             env_vars=env_vars,
             fast=fast,
         )
+        # Before anything runs: a task whose timeout cannot fit its pool is refused.
+        from offpath.local.fit_check import check_template_fit
+
+        unchecked = check_template_fit(options.template, options.parameters)
+        if unchecked:
+            err.print(f"[yellow]{unchecked}[/]")
     except ConfigurationError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None

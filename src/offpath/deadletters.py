@@ -34,6 +34,7 @@ class DeadReason(StrEnum):
     INVALID_ARGUMENTS = "invalid_arguments"
     PERMANENT_ERROR = "permanent_error"
     MAX_ATTEMPTS = "max_attempts"
+    UNKNOWN_POOL = "unknown_pool"  # the task's pool has no queue this worker knows
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,16 @@ Where the jobs live comes from :meth:`Settings.location`, which tasks from
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from offpath import invocation
 from offpath.aws import Clients, deferred
 from offpath.errors import ConfigurationError
+from offpath.location import DEFAULT_POOL
 from offpath.settings import TASK_MODULES, Settings
 from offpath.store import DynamoDBJobStore
 from offpath.tasks import TaskRegistry, registry
@@ -191,9 +193,11 @@ def build_worker(
             "run to its queue's dead-letter queue (template.yaml: OFFPATH_DLQ_URL: !Ref "
             "<DeadLetterQueue> for the default pool, dlq_url in OFFPATH_POOLS for the others)"
         )
+    tasks = load_tasks(settings)
+    check_own_pool_fits(tasks, own.name, os.environ)
     sqs = deferred(lambda: clients.sqs)
     return Worker(
-        registry=load_tasks(settings),
+        registry=tasks,
         store=build_store(settings, clients, location),
         sqs=sqs,
         dead_letters=DeadLetterQueue(sqs, dlq_url, clock=invocation.now),
@@ -201,6 +205,8 @@ def build_worker(
         metrics=metrics,
         tracer=tracer or job_tracer(),
         clock=invocation.now,
+        pool=own.name,
+        pools=location.pools,
         webhooks=build_webhooks(settings, clients),
     )
 
@@ -225,3 +231,21 @@ def build_webhooks(settings: Settings, clients: Clients) -> WebhookDelivery | No
         enqueue=lambda job: producer().enqueue(job),
         clock=invocation.now,
     )
+
+
+def check_own_pool_fits(tasks: TaskRegistry, pool: str, environ: Mapping[str, str]) -> None:
+    """At a worker's init: its pool's tasks fit its function's timeout, when the
+    environment says it (``AWS_LAMBDA_FUNCTION_TIMEOUT``: ``offpath dev`` and ``sam
+    local`` set it; Lambda does not, and the tests over the template check it there).
+
+    Raises:
+        Misfit: a task of this pool cannot finish within the function's timeout.
+    """
+    timeout = environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "")
+    if not timeout.isdigit():
+        return
+    from offpath.fit import PoolLimits, check
+
+    function = environ.get("AWS_LAMBDA_FUNCTION_NAME", "the worker function")
+    own = [t for t in tasks if (t.options.pool or DEFAULT_POOL) == pool]
+    check(own, {pool: PoolLimits(pool, function, float(timeout))})

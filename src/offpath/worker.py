@@ -42,6 +42,7 @@ from offpath.errors import (
 from offpath.invocation import current_context, invocation
 from offpath.invocation import now as platform_now
 from offpath.joblog import logs_info, success_line, write_line
+from offpath.location import DEFAULT_POOL, PoolLocation
 from offpath.metrics import UNKNOWN_TASK, MetricsSink, TaskMetricsSink
 from offpath.records import SQSRecord
 from offpath.store import Claim, ClaimKind, JobError, JobStatus, JobStore
@@ -49,6 +50,7 @@ from offpath.tasks import Task, TaskRegistry
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
     from offpath.tracing import JobTracer
     from offpath.webhooks import WebhookDelivery
@@ -71,6 +73,7 @@ class AttemptLost(OffpathError):
 
 class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
+    FORWARDED = "forwarded"  # another pool's task: sent on to that pool's queue
     SKIPPED = "skipped"  # already done: acknowledged without running
     DEAD = "dead"
     DROPPED = "dropped"  # fire-and-forget failure: logged, not retried
@@ -122,9 +125,16 @@ class Worker:
         rand: Callable[[], float] | None = None,
         clock: Callable[[], datetime] = platform_now,
         webhooks: WebhookDelivery | None = None,
+        pool: str = DEFAULT_POOL,
+        pools: Mapping[str, PoolLocation] | None = None,
     ) -> None:
+        """``pool`` is the pool this worker consumes; ``pools`` every pool's queues (a
+        :class:`~offpath.location.Location`'s), to forward another pool's task to its
+        own. Without ``pools``, every task is run here, whatever its pool."""
         self.registry = registry
         self.webhooks = webhooks  # None: no completion webhooks (none are configured)
+        self.pool = pool
+        self.pools = dict(pools) if pools is not None else None
         self.clock = clock
         self.store = store
         self.sqs = sqs
@@ -181,6 +191,9 @@ class Worker:
         except (MalformedMessage, UnknownTask) as exc:
             return self._bury(record, exc, _envelope_ids(record.body))
         with self._log_context(envelope, record), self._traced(envelope):
+            elsewhere = self._other_pool(task)
+            if elsewhere is not None:
+                return self._forward(record, envelope, task, elsewhere)
             try:
                 kwargs = task.load(envelope.args)
             except InvalidArguments as exc:
@@ -203,6 +216,58 @@ class Worker:
             self.logger.warning("job has a callback_url but no webhooks are configured")
             return
         self.webhooks.notify(job_id, status, callback_url)
+
+    def _other_pool(self, task: Task[Any, Any]) -> str | None:
+        """The task's pool when it is not this worker's (None: run it here)."""
+        if self.pools is None:
+            return None
+        wanted = task.options.pool or DEFAULT_POOL
+        return None if wanted == self.pool else wanted
+
+    def _forward(
+        self, record: SQSRecord, envelope: Envelope, task: Task[Any, Any], pool: str
+    ) -> Outcome:
+        """Send a task of another pool (queued before it moved) on to that pool's queue.
+
+        The body goes unchanged, with its attributes (a redrive mark stays). Repeat-safe:
+        a second copy (this record delivered again before its delete) is run once, by
+        the job's claim; a fire-and-forget job may run twice, as any duplicate of one.
+        A pool with no queue here, or a copy forwarded already and still misplaced (two
+        deployments disagreeing on the task's pool), is dead-lettered with its reason.
+        """
+        assert self.pools is not None
+        target = self.pools.get(pool)
+        ids = (envelope.job_id, task.name)
+        if target is None:
+            known = ", ".join(sorted(self.pools))
+            problem = f"task {task.name} runs in pool {pool!r}, unknown here (pools: {known})"
+            return self._bury(
+                record,
+                UnknownPool(problem),
+                ids,
+                reason=DeadReason.UNKNOWN_POOL,
+                callback_url=envelope.callback_url,
+            )
+        attributes = _forwardable(record)
+        if FORWARDED_ATTRIBUTE in attributes:
+            problem = (
+                f"task {task.name} was forwarded to pool {self.pool!r} already, which sends "
+                f"it on to {pool!r}: the pools' deployments disagree on where it runs"
+            )
+            return self._bury(
+                record,
+                UnknownPool(problem),
+                ids,
+                reason=DeadReason.UNKNOWN_POOL,
+                callback_url=envelope.callback_url,
+            )
+        attributes[FORWARDED_ATTRIBUTE] = {"DataType": "String", "StringValue": self.pool}
+        self.sqs.send_message(
+            QueueUrl=target.queue_url, MessageBody=record.body, MessageAttributes=attributes
+        )
+        self.logger.info("job of another pool forwarded", extra={"pool": pool})
+        self._metric("JobsForwarded", task.name)
+        return Outcome.FORWARDED
 
     @contextmanager
     def _log_context(self, envelope: Envelope, record: SQSRecord) -> Iterator[None]:
@@ -487,6 +552,26 @@ class Worker:
             self._task_metrics.add_task_metric(task, name, unit, value)
         elif self.metrics is not None:  # e.g. Powertools Metrics: no task dimension
             self.metrics.add_metric(name=name, unit=unit, value=value)
+
+
+FORWARDED_ATTRIBUTE = "offpath.forwarded_from"  # the pool that forwarded the message
+
+
+class UnknownPool(PermanentError):
+    """The task's pool cannot be reached from this worker."""
+
+
+def _forwardable(record: SQSRecord) -> dict[str, MessageAttributeValueTypeDef]:
+    """The record's text and number attributes, as SendMessage takes them."""
+    found: dict[str, MessageAttributeValueTypeDef] = {}
+    for name, value in record.message_attributes.items():
+        if not isinstance(value, Mapping):
+            continue
+        data_type = value.get("dataType") or value.get("DataType")
+        text = value.get("stringValue") or value.get("StringValue")
+        if isinstance(data_type, str) and isinstance(text, str) and "Binary" not in data_type:
+            found[name] = {"DataType": data_type, "StringValue": text}
+    return found
 
 
 def _reason_for(exc: Exception) -> DeadReason:

@@ -13,9 +13,10 @@ from functions.shared.tasks import build_report_archive, generate_report
 from typer.testing import CliRunner
 
 from offpath.cli import app
+from offpath.envelope import Envelope
 from offpath.errors import ConfigurationError, JobNotFound
 from offpath.producer import JobRequest
-from offpath.store import JobStatus
+from offpath.store import JobStatus, NewJob
 from offpath.tasks import TaskRegistry
 from offpath.testing import OffpathStack
 
@@ -112,3 +113,73 @@ def test_a_task_of_a_pool_the_template_lacks_is_refused_and_two_pools_share_a_ca
         offpath_stack.calls.count("SendMessageBatch") + offpath_stack.calls.count("SendMessage")
         == 2
     )
+
+
+def _queued_before_the_move(stack: OffpathStack, job_id: str, **attributes: str) -> None:
+    """A build_report_archive job's message in the default pool's queue, as sent
+    before the task moved to the heavy pool; its record as the producer wrote it."""
+    stack.store.create(
+        NewJob(job_id=job_id, task="build_report_archive", correlation_id=job_id, args_sha256="")
+    )
+    body = Envelope.new("build_report_archive", ARCHIVE, job_id=job_id).to_body()
+    stack.clients.sqs.send_message(
+        QueueUrl=stack.location.pool().queue_url,
+        MessageBody=body,
+        MessageAttributes={
+            k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+        },
+    )
+
+
+def test_a_task_received_by_the_wrong_pool_is_forwarded_and_runs_there_once(
+    offpath_stack: OffpathStack,
+) -> None:
+    # Two copies: SQS delivering the record again after the forward, before its delete.
+    _queued_before_the_move(offpath_stack, "moved-1")
+    _queued_before_the_move(offpath_stack, "moved-1")
+
+    offpath_stack.drain()
+
+    job = offpath_stack.job("moved-1")
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
+    default = offpath_stack.functions["WorkerFunction"].invocations
+    heavy = offpath_stack.functions["HeavyWorkerFunction"].invocations
+    assert default and all(i.error is None for i in default)
+    assert len(heavy) == 2 and all(i.error is None for i in heavy), "one copy each"
+    assert [r["user_id"] for r in services.read("archive")] == [7], "run once"
+    assert _depths(offpath_stack) == {"default": 0, "heavy": 0}
+    assert offpath_stack.dead_letters() == offpath_stack.dead_letters("heavy") == []
+
+    # A copy forwarded already that lands in the wrong pool again (two deployments
+    # disagreeing on the task's pool) is dead-lettered, not sent round and round.
+    _queued_before_the_move(offpath_stack, "moved-2", **{"offpath.forwarded_from": "heavy"})
+    offpath_stack.drain()
+
+    [letter] = offpath_stack.dead_letters()
+    assert (letter.job_id, letter.reason) == ("moved-2", "unknown_pool")
+    assert "forwarded to pool 'default' already" in (letter.error_message or "")
+    assert offpath_stack.job("moved-2").status is JobStatus.DEAD
+
+
+def test_a_task_whose_pool_is_unknown_is_dead_lettered_with_its_reason(
+    offpath_stack: OffpathStack,
+) -> None:
+    tasks = TaskRegistry()
+
+    @tasks.task(pool="gpu")
+    def train(epochs: int) -> None:
+        """Of a pool this deployment does not have."""
+
+    offpath_stack.store.create(
+        NewJob(job_id="train-2", task="train", correlation_id="c", args_sha256="")
+    )
+    offpath_stack.send_raw(Envelope.new("train", {"epochs": 1}, job_id="train-2").to_body())
+
+    offpath_stack.drain(offpath_stack.worker(tasks))
+
+    [letter] = offpath_stack.dead_letters()
+    assert (letter.job_id, letter.task, letter.reason) == ("train-2", "train", "unknown_pool")
+    assert "task train runs in pool 'gpu', unknown here (pools: default, heavy)" in (
+        letter.error_message or ""
+    )
+    assert offpath_stack.job("train-2").status is JobStatus.DEAD

@@ -408,6 +408,8 @@ class OffpathStack:
             dead_letters=DeadLetterQueue(self.clients.sqs, self.dlq_url, clock=self.clock.now),
             clock=self.clock.now,
             webhooks=self.webhooks,
+            pool=self.location.default_pool,
+            pools=self.location.pools,
         )
 
     def esm(self, batch_size: int = 10, pool: str | None = None) -> EventSourceMapping:
