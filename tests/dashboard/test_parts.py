@@ -265,3 +265,23 @@ def test_a_jobs_page_shows_its_progress_and_a_cancel_request() -> None:
     assert '<span data-cell="progress">25% · &lt;script&gt;' in html
     assert 'data-cell="cancel-requested"><time datetime="2026-06-02T07:59:58+00:00"' in html
     assert EVIL not in html
+
+
+def test_a_jobs_page_shows_its_webhook_deliveries_attempts_and_last_response() -> None:
+    job = _job(callback_url="https://hooks.example.com/in")
+    retrying = _job(
+        job_id="w1",
+        task="offpath.webhook",
+        status=JobStatus.FAILED,
+        attempts=2,
+        result=None,
+        last_error=JobError("ReceiverFailed", "receiver answered HTTP 503"),
+    )
+    sent = _job(job_id="w1", task="offpath.webhook", attempts=3, result={"status_code": 204})
+
+    html = job_part(job, "j1", [], NOW, [retrying])
+    assert "Webhook to <code>https://hooks.example.com/in</code>" in html
+    assert "<td class=num>2</td><td>receiver answered HTTP 503</td>" in html
+    assert "<td class=num>3</td><td>204</td>" in job_part(job, "j1", [], NOW, [sent])
+    assert "No delivery yet" in job_part(job, "j1", [], NOW, [])
+    assert "Webhook" not in job_part(_job(), "j1", [], NOW, [])

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
 
 from offpath.envelope import JOB_ID_PATTERN
 from offpath.errors import (
@@ -32,6 +32,7 @@ from offpath.fastapi.errors import arguments_error, field_error, job_request_err
 from offpath.fastapi.openapi import SUBMIT_MARK
 from offpath.fastapi.responses import ACCEPTED, GET_JOB_ROUTE, accepted, error_responses
 from offpath.fastapi.schemas import JobAccepted, JobSubmission, JobView
+from offpath.fastapi.waiting import MAX_WAIT_S, wait_for_change
 from offpath.producer import job_id_for_key
 from offpath.store import JobStatus
 from offpath.tasks import Task, TaskRegistry
@@ -93,7 +94,10 @@ def jobs_router(*, tags: Sequence[str] = ("jobs",), cancel: bool = True) -> APIR
         methods=["GET"],
         name=GET_JOB_ROUTE,
         summary="A durable job's status",
-        description="Fire-and-forget jobs keep no record: their ids answer 404.",
+        description="Fire-and-forget jobs keep no record: their ids answer 404. With "
+        f"`wait_s` (up to {MAX_WAIT_S}), the answer waits until the status changes or "
+        "`wait_s` passes, whichever is first, and never past the API function's own "
+        "time left: one request instead of a polling loop.",
         responses=error_responses(404, 422),
     )
     if cancel:
@@ -146,13 +150,36 @@ async def submit_job(
     return accepted(request, response, job)
 
 
-# A plain `def`: FastAPI runs it in a worker thread, since boto3 blocks.
-def get_job(job_id: JobId, store: StoreDep) -> JobView:
+WaitSeconds = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=MAX_WAIT_S,
+        description="Wait up to this long for the status to change (0: answer now).",
+    ),
+]
+
+
+# A plain `def`: FastAPI runs it in a worker thread, since boto3 blocks (and so may
+# the wait below, without holding up the event loop).
+def get_job(job_id: JobId, store: StoreDep, request: Request, wait_s: WaitSeconds = 0) -> JobView:
     try:
         job = store.get(job_id)
+        if wait_s > 0:
+            job = wait_for_change(store, job, _wait_budget_s(request, wait_s))
     except JobNotFound:
         raise HTTPException(404, f"no job {job_id} (fire-and-forget jobs keep no record)") from None
     return JobView.from_job(job)
+
+
+def _wait_budget_s(request: Request, wait_s: float) -> float:
+    """``wait_s``, cut to the Lambda invocation's time left (less a second to answer)."""
+    context = request.scope.get("aws.context")
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        left_s = float(remaining()) / 1000 - 1.0
+        return max(0.0, min(wait_s, left_s))
+    return wait_s
 
 
 def cancel_job(job_id: JobId, producer: ProducerDep, response: Response) -> JobView:

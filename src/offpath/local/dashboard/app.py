@@ -53,6 +53,7 @@ from offpath.ops.dlq import DeadLetters
 from offpath.ops.messages import DeadMessage, RedriveResult
 from offpath.ops.status import JobsSample, QueueCounts, queue_counts, scan_jobs
 from offpath.store import DynamoDBJobStore, Job
+from offpath.webhooks import delivery_job_id
 
 STATIC_TYPES = {
     "dashboard.js": "text/javascript; charset=utf-8",
@@ -225,7 +226,17 @@ class Dashboard:
             except JobNotFound:
                 job = None
         dead = [m for m in self._dead() if m.job_id == job_id]
-        return {"job": job_part(job, job_id, dead, self.emulator.clock.now())}
+        now = self.emulator.clock.now()
+        return {"job": job_part(job, job_id, dead, now, self._deliveries(job))}
+
+    def _deliveries(self, job: Job | None) -> list[Job]:
+        """The webhook delivery job of a finished job that asked for one."""
+        if job is None or not job.callback_url or self.store is None:
+            return []
+        try:
+            return [self.store.get(delivery_job_id(job.job_id, job.status))]
+        except JobNotFound:
+            return []
 
     @property
     def _queue_name(self) -> str:

@@ -293,7 +293,40 @@ def _progress(job: Job) -> str:
     return f"{job.progress:.0%}{note}"
 
 
-def job_part(job: Job | None, job_id: str, dead: Sequence[DeadMessage], now: datetime) -> str:
+def _deliveries(job: Job, deliveries: Sequence[Job]) -> str:
+    if not job.callback_url:
+        return ""
+    rows = "".join(
+        f'<tr data-delivery="{h(d.job_id)}"><td><code>{h(d.job_id)}</code></td>'
+        f"<td>{badge(d.status)}</td><td class=num>{d.attempts}</td>"
+        f"<td>{h(_response_code(d))}</td><td>{moment(d.updated_at)}</td></tr>"
+        for d in deliveries
+    )
+    body = (
+        "<table><thead><tr><th>delivery job</th><th>status</th><th>attempts</th>"
+        f"<th>last response</th><th>updated</th></tr></thead><tbody>{rows}</tbody></table>"
+        if rows
+        else '<p class="none">No delivery yet: one is enqueued when the job ends.</p>'
+    )
+    return f"<h3>Webhook to <code>{h(job.callback_url)}</code></h3>{body}"
+
+
+def _response_code(delivery: Job) -> str:
+    """The receiver's last answer: its status code once sent, else the last error."""
+    if isinstance(delivery.result, dict) and "status_code" in delivery.result:
+        return str(delivery.result["status_code"])
+    if delivery.last_error:
+        return delivery.last_error.message
+    return "-"
+
+
+def job_part(
+    job: Job | None,
+    job_id: str,
+    dead: Sequence[DeadMessage],
+    now: datetime,
+    deliveries: Sequence[Job] = (),
+) -> str:
     if job is None:
         return (
             f'<p class="none">No record of job <code>{h(job_id)}</code> (yet): fire-and-forget '
@@ -338,4 +371,5 @@ def job_part(job: Job | None, job_id: str, dead: Sequence[DeadMessage], now: dat
         if dead
         else ""
     )
-    return f'<dl class="facts">{listing}</dl>{error}{result}{dead_part}'
+    hooks = _deliveries(job, deliveries)
+    return f'<dl class="facts">{listing}</dl>{error}{result}{hooks}{dead_part}'
