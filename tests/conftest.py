@@ -15,6 +15,38 @@ from functions.shared import services
 from offpath.local.clock import EmulatorClock
 from offpath.local.metering import CallLog
 from offpath.testing import OffpathStack
+from tests import iam_calls
+from tests.support import TEMPLATE
+
+# Every function's AWS calls, recorded across the suite (tests/iam_calls.py); checked
+# against template.yaml's roles at the end when OFFPATH_IAM_CHECK=1 (scripts/test).
+iam_calls.install()
+IAM_CALLS = Path(__file__).resolve().parent.parent / ".pytest-iam"
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not _is_worker(session.config):
+        IAM_CALLS.mkdir(exist_ok=True)
+        for old in IAM_CALLS.glob("*.json"):
+            old.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    name = config.workerinput["workerid"] if _is_worker(config) else "main"  # type: ignore[attr-defined]
+    IAM_CALLS.mkdir(exist_ok=True)
+    iam_calls.dump(IAM_CALLS / f"{name}.json")
+    if _is_worker(config) or os.environ.get("OFFPATH_IAM_CHECK") not in ("1", "report"):
+        return
+    missing, excess = iam_calls.report(TEMPLATE, IAM_CALLS)
+    lines = [f"IAM: missing: {m}" for m in missing] + [f"IAM: excess: {e}" for e in excess]
+    print("\n" + ("\n".join(lines) or "IAM: every role allows exactly what its function needs"))
+    if lines and os.environ["OFFPATH_IAM_CHECK"] == "1" and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

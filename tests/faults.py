@@ -38,6 +38,15 @@ def internal_error(operation: str) -> Exception:
     return ClientError(response, operation)
 
 
+def refused(operation: str) -> Exception:
+    """A refusal on the first try (a 400 that is not a throttle): surely not done."""
+    response: Any = {
+        "Error": {"Code": "InvalidParameterValue", "Message": "injected"},
+        "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 0},
+    }
+    return ClientError(response, operation)
+
+
 def throttled(operation: str) -> Exception:
     response: Any = {
         "Error": {"Code": "ThrottlingException", "Message": "injected"},

@@ -261,3 +261,24 @@ def test_every_retry_of_a_tick_makes_the_same_one_job(stack: Stack, schedule: st
 
     assert first["job_id"] == second["job_id"] == third["job_id"]
     assert (first["duplicate"], second["duplicate"], third["duplicate"]) == (False, True, True)
+
+
+def test_a_tick_whose_send_was_refused_is_made_afresh_by_lambdas_retry(stack: Stack) -> None:
+    from tests.faults import on_every_session, refused
+
+    event = {
+        "task": "sync_exchange_rates",
+        "args": {},
+        "schedule": "ExchangeRates",
+        "scheduled_time": "2026-06-02T06:00:00Z",
+    }
+    faults = Faults().add("SendMessage", "before", refused)
+    with on_every_session(faults), pytest.raises(Exception, match="SendMessage failed"):
+        stack.invoke("SchedulerFunction", event)
+    retried = stack.invoke("SchedulerFunction", event)
+
+    # The refused send's record was removed (SchedulerFunction may DeleteItem), so
+    # the retry is a new job, not a duplicate that sends nothing.
+    assert retried["duplicate"] is False
+    stack.drain()
+    assert stack.job(retried["job_id"]).status is JobStatus.SUCCEEDED

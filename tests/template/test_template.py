@@ -471,7 +471,6 @@ EXPECTED_PERMISSIONS: dict[str, dict[str, list[Any]]] = {
         **{action: [get_att("JobsTable")] for action in DYNAMODB_CRUD},
         "scheduler:CreateSchedule": [{"Fn::Sub": ONE_OFF_SCHEDULES}],
         "scheduler:DeleteSchedule": [{"Fn::Sub": ONE_OFF_SCHEDULES}],
-        "scheduler:GetSchedule": [{"Fn::Sub": ONE_OFF_SCHEDULES}],
         "iam:PassRole": [get_att("SchedulerRole")],
     },
     "WorkerFunctionRole": {
@@ -539,7 +538,6 @@ ALLOWED_WILDCARDS: dict[str, set[str]] = {
     ONE_OFF_SCHEDULES: {
         "scheduler:CreateSchedule",
         "scheduler:DeleteSchedule",
-        "scheduler:GetSchedule",
     },
     # Lambda names a log stream per execution environment, within the function's group.
     **{
