@@ -14,7 +14,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +44,10 @@ from offpath.tasks import Task
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+    from mypy_boto3_sqs.type_defs import (
+        MessageAttributeValueTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
 
     from offpath.callbacks import CallbackPolicy
 
@@ -165,6 +168,8 @@ class _Pending:
     queue_arn: str  # the same, for a one-off schedule's target
     delay_s: int = 0  # SQS DelaySeconds
     due_at: datetime | None = None  # set when EventBridge Scheduler delivers it
+    # The trace context it carries (OpenTelemetry), set just before it is sent.
+    attributes: dict[str, MessageAttributeValueTypeDef] = field(default_factory=dict)
 
     @property
     def durable(self) -> bool:
@@ -192,8 +197,11 @@ class Producer:
         clock: Callable[[], datetime] = platform_now,
         sleep: Callable[[float], None] = time.sleep,
         callback_policy: CallbackPolicy | None = None,
+        trace_context: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self.sqs = sqs
+        # None: the messages carry no trace context (X-Ray's travels as AWSTraceHeader).
+        self.trace_context = trace_context
         self.queue_url = queue_url
         self.pools = dict(pools or {})
         self.store = store
@@ -425,6 +433,7 @@ class Producer:
         return existing
 
     def _send(self, items: list[_Pending]) -> None:
+        self._carry_trace(items)
         chunks = list(_chunks(items))
         for n, chunk in enumerate(chunks):
             try:
@@ -432,6 +441,13 @@ class Producer:
             except _NotDelivered as exc:
                 exc.surely_not += [item for later in chunks[n + 1 :] for item in later]
                 raise
+
+    def _carry_trace(self, items: list[_Pending]) -> None:
+        """The current trace context (OpenTelemetry) in each message's attributes."""
+        carried = _trace_attributes(self.trace_context() if self.trace_context else {})
+        for item in items:
+            if len(item.body.encode()) + _attributes_size(carried) <= SQS_MAX_MESSAGE_BYTES:
+                item.attributes = carried  # a body at the limit goes without it
 
     def _send_chunk(self, chunk: list[_Pending]) -> None:
         if len(chunk) == 1:
@@ -473,6 +489,8 @@ class Producer:
         kwargs: dict[str, Any] = {}
         if item.delay_s:
             kwargs["DelaySeconds"] = item.delay_s
+        if item.attributes:
+            kwargs["MessageAttributes"] = item.attributes
         try:
             self.sqs.send_message(QueueUrl=item.queue_url, MessageBody=item.body, **kwargs)
         except (ClientError, BotoCoreError) as exc:
@@ -516,7 +534,21 @@ def _entry(entry_id: str, item: _Pending) -> SendMessageBatchRequestEntryTypeDef
     entry: SendMessageBatchRequestEntryTypeDef = {"Id": entry_id, "MessageBody": item.body}
     if item.delay_s:
         entry["DelaySeconds"] = item.delay_s
+    if item.attributes:
+        entry["MessageAttributes"] = item.attributes
     return entry
+
+
+def _trace_attributes(carrier: Mapping[str, str]) -> dict[str, MessageAttributeValueTypeDef]:
+    return {name: {"DataType": "String", "StringValue": value} for name, value in carrier.items()}
+
+
+def _attributes_size(attributes: Mapping[str, MessageAttributeValueTypeDef]) -> int:
+    """What SQS counts of message attributes toward its size limit: name, type, value."""
+    return sum(
+        len(name.encode()) + len(value["DataType"]) + len(value.get("StringValue", "").encode())
+        for name, value in attributes.items()
+    )
 
 
 def _chunks(items: list[_Pending]) -> Iterator[list[_Pending]]:
@@ -532,7 +564,7 @@ def _sized_chunks(items: list[_Pending]) -> Iterator[list[_Pending]]:
     chunk: list[_Pending] = []
     size = 0
     for item in items:
-        item_size = len(item.body.encode())
+        item_size = len(item.body.encode()) + _attributes_size(item.attributes)
         if chunk and (len(chunk) == BATCH_SIZE or size + item_size > SQS_MAX_MESSAGE_BYTES):
             yield chunk
             chunk, size = [], 0

@@ -143,6 +143,7 @@ def build_producer(
     # Imported here: a worker builds no producer and need not load it.
     from offpath.oneoff import OneOffScheduler
     from offpath.producer import Producer
+    from offpath.tracing import trace_carrier
 
     location = settings.location()
     pool = location.pool()
@@ -164,6 +165,7 @@ def build_producer(
         metrics=metrics,
         clock=invocation.now,
         callback_policy=settings.callback_policy(),
+        trace_context=trace_carrier(),
     )
 
 

@@ -47,6 +47,7 @@ from offpath.metrics import UNKNOWN_TASK, MetricsSink, TaskMetricsSink
 from offpath.records import SQSRecord
 from offpath.store import Claim, ClaimKind, JobError, JobStatus, JobStore
 from offpath.tasks import Task, TaskRegistry
+from offpath.tracing import parent_from
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -190,7 +191,7 @@ class Worker:
             task = self._task_named(envelope.task)
         except (MalformedMessage, UnknownTask) as exc:
             return self._bury(record, exc, _envelope_ids(record.body))
-        with self._log_context(envelope, record), self._traced(envelope):
+        with self._log_context(envelope, record), self._traced(envelope, record):
             elsewhere = self._other_pool(task)
             if elsewhere is not None:
                 return self._forward(record, envelope, task, elsewhere)
@@ -280,12 +281,13 @@ class Worker:
             self.logger.set_correlation_id(None)
 
     @contextmanager
-    def _traced(self, envelope: Envelope) -> Iterator[None]:
+    def _traced(self, envelope: Envelope, record: SQSRecord) -> Iterator[None]:
         """A span per job (an X-Ray subsegment), searchable by job id and task."""
         if self.tracer is None:
             yield
             return
-        with self.tracer.job(envelope.job_id, envelope.task):
+        parent = parent_from(record.message_attributes)  # OpenTelemetry's, if it carried one
+        with self.tracer.job(envelope.job_id, envelope.task, parent):
             yield
 
     def _fire_and_forget(

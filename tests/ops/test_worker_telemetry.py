@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -59,7 +59,9 @@ class RecordingTracer:
         self.spans: list[tuple[str, dict[str, Any]]] = []
 
     @contextmanager
-    def job(self, job_id: str, task: str) -> Iterator[None]:
+    def job(
+        self, job_id: str, task: str, parent: Mapping[str, str] | None = None
+    ) -> Iterator[None]:
         self.spans.append((f"## {task}", {"job_id": job_id, "task": task}))
         yield
 

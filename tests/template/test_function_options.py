@@ -20,6 +20,8 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 from tests.support import ROOT, TEMPLATE
 
+from offpath.local.template import Resolver, TemplateError, check_rules, parameter_defaults
+
 JsonDict = dict[str, Any]
 
 SAM: JsonDict = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
@@ -120,3 +122,73 @@ def test_the_build_installs_the_wheels_of_the_architecture(
     installs = re.findall(r"--platform (\S+)", dry.stdout)
     assert len(installs) == len(FUNCTIONS), "one pip install per function"
     assert set(installs) == {platform}
+
+
+def resolved(template: JsonDict, parameters: dict[str, str], value: Any) -> Any:
+    """``value`` with its conditions and parameters resolved as CloudFormation would."""
+    resolver = Resolver(
+        parameters=parameter_defaults(SAM, parameters),
+        pseudo={"AWS::Region": "us-east-1", "AWS::Partition": "aws"},
+        conditions=template.get("Conditions", {}),
+    )
+    result = resolver.resolve({"value": value})
+    return result.get("value")
+
+
+def function_options(parameters: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per function: its tracing, layers and tracing variables, resolved."""
+    template = transformed(parameters)
+    found = {}
+    for name, props in lambda_functions(template).items():
+        variables = props["Environment"]["Variables"]
+        found[name] = {
+            key: resolved(template, parameters, value)
+            for key, value in {
+                "tracing": props.get("TracingConfig", {}).get("Mode"),
+                "layers": props.get("Layers"),
+                "mode": variables.get("OFFPATH_TRACING"),
+                "wrapper": variables.get("AWS_LAMBDA_EXEC_WRAPPER"),
+            }.items()
+        }
+    return found
+
+
+# ---------------------------------------------------------------- tracing
+
+LAYER = "arn:aws:lambda:eu-west-3:615299751070:layer:AWSOpenTelemetryDistroPython:9"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        ({}, {"tracing": "Active", "layers": None, "mode": "xray", "wrapper": None}),
+        (
+            {"TracingMode": "OpenTelemetry", "OpenTelemetryLayerArn": LAYER},
+            {
+                "tracing": "Active",
+                "layers": [LAYER],
+                "mode": "otel",
+                "wrapper": "/opt/otel-instrument",
+            },
+        ),
+        (
+            {"TracingMode": "Off"},
+            {"tracing": "PassThrough", "layers": None, "mode": "off", "wrapper": None},
+        ),
+    ],
+)
+def test_every_function_traces_as_the_tracing_mode_says(
+    parameters: dict[str, str], expected: dict[str, Any]
+) -> None:
+    assert parameter("TracingMode")["Default"] == "XRay"
+    for name, options in function_options(parameters).items():
+        assert options == expected, name
+
+
+def test_opentelemetry_without_its_layer_is_refused_before_anything_is_created() -> None:
+    with pytest.raises(TemplateError, match="OpenTelemetryNeedsItsLayer"):
+        check_rules(SAM, parameter_defaults(SAM, {"TracingMode": "OpenTelemetry"}))
+    check_rules(
+        SAM,
+        parameter_defaults(SAM, {"TracingMode": "OpenTelemetry", "OpenTelemetryLayerArn": LAYER}),
+    )

@@ -27,6 +27,8 @@ ON_LAMBDA = {"LAMBDA_TASK_ROOT": "/var/task"}
         ({**ON_LAMBDA, "POWERTOOLS_TRACE_DISABLED": "false"}, Mode.XRAY),
         ({**ON_LAMBDA, "AWS_SAM_LOCAL": "true"}, Mode.OFF),
         ({}, Mode.OFF),  # off Lambda: no daemon to send to
+        ({**ON_LAMBDA, "OFFPATH_TRACING": "otel"}, Mode.OTEL),
+        ({"OFFPATH_TRACING": "otel", "POWERTOOLS_TRACE_DISABLED": "true"}, Mode.OTEL),
     ],
 )
 def test_the_mode_follows_the_environment(environ: dict[str, str], expected: Mode) -> None:
@@ -34,7 +36,7 @@ def test_the_mode_follows_the_environment(environ: dict[str, str], expected: Mod
 
 
 def test_an_unknown_mode_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"OFFPATH_TRACING='zipkin' is not .*xray, off"):
+    with pytest.raises(ValueError, match=r"OFFPATH_TRACING='zipkin' is not .*xray, otel, off"):
         mode({"OFFPATH_TRACING": "zipkin"})
 
 
