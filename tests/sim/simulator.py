@@ -1,0 +1,367 @@
+"""A seeded, deterministic simulation of the job lifecycle under faults chosen by the seed.
+
+The real Producer, Worker, store and schedule-tick code run against in-process moto
+(offpath.testing's stack on template.yaml). Each run draws, from its seed: a few jobs
+(keyed or not; succeeding, flaky, or failing for good) and a schedule tick; then a
+fault for every AWS call the code makes (none; throttled; a connection error before
+the call took effect; a read timeout after it did; the process dying there), SQS
+deliveries twice, late and out of order, Lambda invocations with little time left,
+Lambda's asynchronous retries of a failed tick, and clock moves. Then faults stop,
+the callers with a key retry until answered, the system is drained to quiet, and the
+issue's invariants are checked (:func:`violations`).
+
+Our own rather than hypothesis's state machines: one seed names one whole fault
+schedule, replayable exactly (``python -m bench.simulate --seed S --runs 1``), and a
+run is cheap enough for thousands in CI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from offpath.errors import OffpathError
+from offpath.local.context import LocalContext
+from offpath.local.events import sqs_event
+from offpath.producer import JobRequest
+from offpath.retry import Backoff
+from offpath.schedules import ScheduledRun, enqueue_scheduled
+from offpath.store import JobStatus
+from offpath.tasks import TaskRegistry
+from offpath.testing import OffpathStack
+from tests.faults import connection_error, read_timeout, throttled
+from tests.support import TEMPLATE
+
+MAX_ATTEMPTS = 3
+BACKOFF = Backoff(base_s=10, cap_s=40, jitter="none")
+VISIBILITY_S = 360  # JobsQueue's
+
+
+class Crash(BaseException):
+    """The process died here (a crash, a Lambda timeout): nothing after it runs."""
+
+
+@dataclass
+class World:
+    """What the simulated callers and tasks saw; checked after the run."""
+
+    rng: random.Random
+    fault_rate: float = 0.0
+    faults: int = 0
+    starts: dict[str, list[float]] = field(default_factory=dict)  # job -> attempt starts
+    failed_until: dict[str, float] = field(default_factory=dict)  # job -> backoff end
+    effects: dict[str, int] = field(default_factory=dict)  # guarded effects per job
+    plans: dict[str, int] = field(default_factory=dict)  # job -> failures before success
+    acknowledged: set[str] = field(default_factory=set)
+    early: list[str] = field(default_factory=list)
+    in_task: bool = False
+
+
+def _registry(world: World) -> TaskRegistry:
+    tasks = TaskRegistry()
+
+    @tasks.task(max_attempts=MAX_ATTEMPTS, backoff=BACKOFF, timeout_s=5)
+    def sim_job(key: str) -> str:
+        now = _now_s()
+        starts = world.starts.setdefault(key, [])
+        if now < world.failed_until.get(key, 0):
+            world.early.append(key)
+        starts.append(now)
+        if world.rng.random() < world.fault_rate / 2:
+            raise Crash("the function timed out mid-task")
+        if len(starts) <= world.plans.get(key, 0):
+            raise ConnectionError("downstream said 503")
+        _guarded_effect(key)
+        return "ok"
+
+    return tasks
+
+
+_clock: Any = None
+_guard: Any = None  # (dynamodb client, table): the guard's conditional write
+_world: Any = None
+
+
+def _guarded_effect(key: str) -> None:
+    """The side effect, behind a guard: a conditional write (as Powertools' idempotency)."""
+    client, table = _guard
+    try:
+        client.put_item(
+            TableName=table,
+            Item={"pk": {"S": f"effect#{key}"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return  # done by an earlier attempt
+        raise
+    _world.effects[key] = _world.effects.get(key, 0) + 1
+
+
+def _now_s() -> float:
+    assert _clock is not None
+    return float(_clock.now().timestamp())
+
+
+class FaultInjector:
+    """At every call of the sim's clients, maybe a fault, before or after the call."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-parameter-build", self._params)
+        client.meta.events.register("before-call", self._before)
+        client.meta.events.register("after-call", self._after)
+
+    def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self._last: tuple[str, dict[str, Any]] = (model.name, params)
+
+    def _note(self, model: Any) -> None:
+        """A failed attempt's backoff, once its record says so (``next_attempt_at``)."""
+        last: tuple[str, dict[str, Any]] = getattr(self, "_last", ("", {}))
+        name, params = last
+        values: dict[str, Any] = params.get("ExpressionAttributeValues", {})
+        if name == "UpdateItem" and values.get(":status", {}).get("S") == "failed":
+            job_id = params["Key"]["pk"]["S"].removeprefix("job#")
+            self.world.failed_until[job_id] = float(values[":next"]["N"])
+
+    def _draw(self) -> str | None:
+        world = self.world
+        if world.fault_rate == 0 or world.rng.random() >= world.fault_rate:
+            return None
+        world.faults += 1
+        return world.rng.choice(["throttle", "connect", "timeout_after", "crash"])
+
+    def _before(self, model: Any, **_: Any) -> None:
+        kind = self._draw()
+        if kind == "throttle":
+            raise throttled(model.name)
+        if kind == "connect":
+            raise connection_error(model.name)
+        if kind == "crash":
+            raise Crash(f"died before {model.name}")
+        if kind == "timeout_after":
+            self._pending_after = True
+
+    def _after(self, model: Any, **_: Any) -> None:
+        self._note(model)
+        if getattr(self, "_pending_after", False):
+            self._pending_after = False
+            if self.world.rng.random() < 0.5:
+                raise read_timeout(model.name)
+            raise Crash(f"died after {model.name}")
+
+
+class Simulation:
+    """One stack for many runs (moto started once; every run has ids of its own)."""
+
+    def __init__(self) -> None:
+        global _clock
+        self.stack = OffpathStack(TEMPLATE, environment={"POWERTOOLS_TRACE_DISABLED": "true"})
+        self.stack.start()
+        _clock = self.stack.clock
+        self.world = World(random.Random(0))
+        global _guard, _world
+        _guard = (self.stack.clients.dynamodb, self.stack.table_name)
+        _world = self.world
+        self.tasks = _registry(self.world)
+        self.injector = FaultInjector(self.world)
+        for client in (self.stack.clients.sqs, self.stack.clients.dynamodb):
+            self.injector.attach(client)
+        self.worker = self.stack.worker(self.tasks)
+        self.worker.rand = lambda: 1.0
+        self.worker.logger.setLevel("CRITICAL")  # thousands of runs: no log lines
+        self.faults = 0  # over all runs
+        self._pending: list[tuple[JobRequest, str | None]] = []
+        self._failed_ticks: list[datetime] = []
+
+    def close(self) -> None:
+        self.stack.stop()
+
+    # ---------------------------------------------------------------- one run
+    def run(self, seed: int, fault_rate: float = 0.25) -> list[str]:
+        rng = random.Random(seed)
+        world = self.world
+        world.__init__(rng)  # type: ignore[misc]
+        run_id = uuid.UUID(int=rng.getrandbits(128)).hex[:12]
+        jobs = [self._job(rng, run_id, n) for n in range(rng.randint(1, 3))]
+        tick = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(10**6))
+        world.fault_rate = fault_rate
+        for _ in range(rng.randint(3, 8)):
+            step = rng.random()
+            if step < 0.35 and jobs:
+                self._submit(jobs.pop(), retry=rng.random() < 0.5)
+            elif step < 0.45:
+                self._tick(run_id, tick)
+            elif step < 0.85:
+                self._deliver(rng)
+            else:
+                self.stack.clock.advance(rng.choice([1, 5, 15, 60, 400]))
+        for job in jobs:
+            self._submit(job, retry=True)
+        world.fault_rate = 0.0
+        self._quiet(run_id, tick)
+        self.faults += world.faults
+        return violations(self, run_id)
+
+    def _job(self, rng: random.Random, run_id: str, n: int) -> tuple[JobRequest, str | None]:
+        key = f"{run_id}-{n}"
+        self.world.plans[key] = rng.choice([0, 0, 1, 2, MAX_ATTEMPTS])
+        task = self.tasks.get("sim_job")
+        idem = key if rng.random() < 0.7 else None
+        return JobRequest(task, {"key": key}, idempotency_key=idem, job_id=key), idem
+
+    def _submit(self, job: tuple[JobRequest, str | None], *, retry: bool) -> None:
+        request, key = job
+        for _ in range(4 if (retry and key) else 1):
+            try:
+                handle = self.stack.producer.enqueue(request)
+            except (OffpathError, ClientError, Crash):
+                continue
+            self.world.acknowledged.add(handle.job_id)
+            return
+        if key:  # a caller with a key retries until answered (after the faults)
+            self._pending.append(job)
+
+    def _tick(self, run_id: str, tick: datetime) -> None:
+        """A schedule tick, invoked as Lambda invokes asynchronously: 3 tries."""
+        from offpath.schedules import scheduled_job_id
+
+        job_id = scheduled_job_id(run_id, tick)
+        run = ScheduledRun(task="sim_job", args={"key": job_id}, schedule=run_id)
+        run.scheduled_time = tick
+        for _ in range(3):
+            try:
+                handle = enqueue_scheduled(run, self.tasks, self.stack.producer)
+            except (OffpathError, ClientError, Crash):
+                continue
+            self.world.acknowledged.add(handle.job_id)
+            return
+        self._failed_ticks.append(tick)
+
+    def _deliver(self, rng: random.Random) -> None:
+        """One batch as the event source mapping hands it over, maybe disordered."""
+        sqs = self.stack.clients.sqs
+        saved, self.world.fault_rate = self.world.fault_rate, 0.0
+        got = sqs.receive_message(
+            QueueUrl=self.stack.queue_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        self.world.fault_rate = saved
+        if not got:
+            return
+        rng.shuffle(got)
+        if rng.random() < 0.2:  # SQS delivers one twice
+            sqs_copy = dict(got[0])
+            sqs_copy["MessageId"] = str(uuid.UUID(int=rng.getrandbits(128)))
+            got.append(sqs_copy)  # type: ignore[arg-type]
+        left_s = rng.choice([60.0, 60.0, 60.0, 6.0, 3.0])
+        context = LocalContext(function_name="WorkerFunction", timeout_s=left_s)
+        event = sqs_event(got, self.stack.queue_arn, "us-east-1")
+        try:
+            response = self.worker.handle(event, context)
+        except Crash:
+            return  # the invocation died: every message returns after its visibility
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        saved, self.world.fault_rate = self.world.fault_rate, 0.0
+        for message in got:
+            if message["MessageId"] not in failed:
+                with contextlib.suppress(ClientError):
+                    sqs.delete_message(
+                        QueueUrl=self.stack.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+        self.world.fault_rate = saved
+
+    def _quiet(self, run_id: str, tick: datetime) -> None:
+        pending, self._pending = self._pending, []
+        for job in pending:
+            self._submit(job, retry=True)
+        # A tick whose three tries failed waits in SchedulerFailureQueue: replayed.
+        failed, self._failed_ticks = self._failed_ticks, []
+        for _ in failed:
+            self._tick(run_id, tick)
+        for _ in range(40):
+            self.stack.clock.advance(VISIBILITY_S + 1)
+            while self._visible():
+                self._deliver(random.Random(0))
+            if not self._visible() and not self._in_flight():
+                break
+
+    def _visible(self) -> int:
+        return self.stack.depth(self.stack.queue_url)["visible"]
+
+    def _in_flight(self) -> int:
+        depth = self.stack.depth(self.stack.queue_url)
+        return depth["in_flight"] + depth["delayed"]
+
+
+@contextmanager
+def simulation() -> Iterator[Simulation]:
+    sim = Simulation()
+    try:
+        yield sim
+    finally:
+        sim.close()
+
+
+def violations(sim: Simulation, run_id: str) -> list[str]:
+    """The issue's invariants over one run."""
+    return _ends(sim) + _effects(sim)
+
+
+def _ends(sim: Simulation) -> list[str]:
+    """Every acknowledged job ends succeeded or dead, dead ones in the DLQ by rule."""
+    world, store = sim.world, sim.stack.store
+    found: list[str] = []
+    letters = {m.job_id: m for m in sim.stack.dead_letters() if m.job_id}
+    for job_id in sorted(world.acknowledged):
+        try:
+            job = store.get(job_id)
+        except OffpathError:
+            found.append(f"{job_id}: acknowledged, but no record")
+            continue
+        key = job_id
+        if job.status not in (JobStatus.SUCCEEDED, JobStatus.DEAD):
+            found.append(f"{job_id}: ends {job.status} (attempts {job.attempts})")
+        if job.status is JobStatus.DEAD:
+            letter = letters.get(job_id)
+            if letter is None:
+                found.append(f"{job_id}: dead, not in the DLQ")
+            elif not letter.reason:
+                found.append(f"{job_id}: dead-lettered without a reason")
+            elif letter.reason == "max_attempts" and job.attempts < MAX_ATTEMPTS:
+                found.append(f"{job_id}: dead-lettered after {job.attempts} attempts")
+        del key
+    return found
+
+
+def _effects(sim: Simulation) -> list[str]:
+    """Guarded effects once per succeeded job; no attempt inside a backoff."""
+    world, store = sim.world, sim.stack.store
+    found: list[str] = []
+    letters = {m.job_id for m in sim.stack.dead_letters() if m.job_id}
+    found += [f"{key}: an attempt started inside its backoff" for key in world.early]
+    client, table = _guard
+    for job_id in sorted(world.acknowledged):
+        with contextlib.suppress(OffpathError):
+            job = store.get(job_id)
+            # The guard's conditional write makes the effect at most once; the item
+            # says it happened (its answer may have been lost on the way back).
+            done = client.get_item(TableName=table, Key={"pk": {"S": f"effect#{job_id}"}})
+            if job.status is JobStatus.SUCCEEDED and "Item" not in done:
+                found.append(f"{job_id}: succeeded, its guarded effect never happened")
+            if job.status is JobStatus.SUCCEEDED and job_id in letters:
+                found.append(f"{job_id}: succeeded, and in the DLQ")
+    sim.stack.clients.sqs.purge_queue(QueueUrl=sim.stack.dlq_url)
+    return found
