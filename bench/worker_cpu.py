@@ -116,10 +116,15 @@ def worker_function_environment() -> Iterator[None]:
         **declared,
         # Unprovisioned, a queue's !Ref is its name: the settings want its URL.
         **{
-            name: f"https://sqs.us-east-1.amazonaws.com/123456789012/{value}"
+            name: _queue_url(value)
             for name, value in declared.items()
             if name.endswith("_URL") and not value.startswith("http")
         },
+        **(
+            {"OFFPATH_POOLS": json.dumps(_pool_urls(json.loads(declared["OFFPATH_POOLS"])))}
+            if "OFFPATH_POOLS" in declared
+            else {}
+        ),
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         # Off Lambda there is no X-Ray daemon; the Tracer's subsegments become no-ops.
@@ -135,6 +140,21 @@ def worker_function_environment() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _queue_url(name: str) -> str:
+    return (
+        name
+        if name.startswith("http")
+        else f"https://sqs.us-east-1.amazonaws.com/123456789012/{name}"
+    )
+
+
+def _pool_urls(pools: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    return {
+        pool: {k: _queue_url(v) if k.endswith("_url") else v for k, v in fields.items()}
+        for pool, fields in pools.items()
+    }
 
 
 def deployed_worker(sink: CountingSink) -> tuple[Handler, Worker]:
