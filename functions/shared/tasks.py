@@ -100,7 +100,7 @@ def always_fail() -> None:
     raise RuntimeError("always_fail failed, as it always does")
 
 
-@task(max_attempts=6, backoff=Backoff(base_s=1, cap_s=2, jitter="none"), timeout_s=5)
+@task(max_attempts=10, backoff=Backoff(base_s=1, cap_s=1, jitter="none"), timeout_s=5)
 def fail_until(until_epoch: float) -> dict[str, float]:
     """Durable, fails until the clock reaches ``until_epoch`` (seconds), then succeeds.
 

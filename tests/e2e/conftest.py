@@ -54,6 +54,14 @@ def _emulator(backend: str, scratch: Path) -> Emulator:
     return Emulator(options, log=lambda line: None).start()
 
 
+def _warm(target: Target) -> None:
+    """One job through the API and the worker first: no check then times a cold start
+    (a first attempt seconds late would defeat the retry check's timing)."""
+    accepted = target.enqueue("generate_report", {"user_id": 1, "month": "2026-01"})
+    target.wait(accepted["job_id"])
+    target.store.delete(accepted["job_id"])
+
+
 def _local_target(name: str, emulator: Emulator) -> Target:
     assert emulator.clients is not None and emulator.provisioned is not None
     provisioned = emulator.provisioned
@@ -161,7 +169,9 @@ def _deployed(config: pytest.Config) -> Target:
             )
         if not session.region_name:
             pytest.skip(f"--stack-name {stack_name}: no Region (--stack-region or AWS_REGION)")
-        return from_outputs(stack_name, stack_outputs(session, stack_name), session)
+        target = from_outputs(stack_name, stack_outputs(session, stack_name), session)
+    _warm(target)
+    return target
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +179,7 @@ def local_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulato
     """One emulator for both local targets (the stand-in names its resources)."""
     emulator = _emulator(DEFAULT_BACKEND, tmp_path_factory.mktemp("dev"))
     try:
+        _warm(_local_target("warm-up", emulator))
         yield emulator
     finally:
         emulator.stop()
