@@ -22,11 +22,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import artifacts, cold_start, costs, emulator_throughput, worker_cpu
+from bench import artifacts, async_batch, cold_start, costs, emulator_throughput, worker_cpu
 from bench.report import Section, markdown, text
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("cold", "costs", "cpu", "emulator", "artifacts")
+SECTIONS = ("cold", "costs", "cpu", "emulator", "artifacts", "async")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -51,6 +51,7 @@ def plan(args: argparse.Namespace) -> dict[str, Callable[[], Section]]:
         "cpu": lambda: worker_cpu.run(args.messages, args.rounds),
         "emulator": lambda: emulator_throughput.run(args.jobs, args.steady_jobs, args.rate),
         "artifacts": artifacts.run,
+        "async": lambda: async_batch.run(args.repeats),
     }
 
 

@@ -6,8 +6,10 @@ never import FastAPI: the worker and scheduler load it too.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import time
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -155,3 +157,16 @@ def build_report_archive(
     compressed += len(packer.flush())
     services.record("archive", user_id=user_id, months=months, bytes=compressed)
     return {"sha256": digest.hexdigest(), "raw_bytes": raw, "compressed_bytes": compressed}
+
+
+@task(max_attempts=3, backoff=Backoff(base_s=2, cap_s=60), timeout_s=20)
+async def check_shipment(
+    order_id: Annotated[str, Field(min_length=1, max_length=64)],
+    wait_s: Annotated[float, Field(ge=0, le=10)] = 0.5,
+) -> dict[str, str]:
+    """Durable, async and IO-bound: most of its time waits on a (simulated) carrier API,
+    so the worker runs a batch of them together on one event loop."""
+    started = time.monotonic()
+    await asyncio.sleep(wait_s)  # the carrier's answer, awaited
+    services.record("shipment", order_id=order_id, started=started, finished=time.monotonic())
+    return {"order_id": order_id, "status": "in transit"}

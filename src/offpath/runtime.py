@@ -209,6 +209,7 @@ def build_worker(
         clock=invocation.now,
         pool=own.name,
         pools=location.pools,
+        async_concurrency=settings.async_concurrency,
         webhooks=build_webhooks(settings, clients),
     )
 

@@ -47,6 +47,12 @@ class Settings(BaseModel):
         default="default", description="the pool this function works for (a worker's own)"
     )
     pools: str = Field(default="", description="the other pools, JSON (see offpath.location)")
+    async_concurrency: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="a worker's most async jobs of one batch running at once (1: one at a time)",
+    )
     scheduler_group: str = Field(default="default")
     scheduler_role_arn: str = Field(default="")
     scheduler_dlq_arn: str = Field(default="")

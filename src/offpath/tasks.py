@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar, get_type_hints, overload
@@ -149,16 +149,31 @@ class Task(Generic[P, R]):
         except ValidationError as exc:
             raise InvalidArguments(f"{self.name}: {format_validation_error(exc)}") from exc
 
+    def coroutine(
+        self, kwargs: Mapping[str, Any], context: JobContext | None = None
+    ) -> Coroutine[Any, Any, Any]:
+        """An async task's call, to await on a loop of the caller's (the worker's)."""
+        if not self.is_async:
+            raise TypeError(f"task {self.name!r} is not async")
+        fn: Callable[..., Coroutine[Any, Any, Any]] = self.fn  # type: ignore[assignment]
+        return fn(**self._call_kwargs(kwargs, context))
+
+    def _call_kwargs(
+        self, kwargs: Mapping[str, Any], context: JobContext | None
+    ) -> Mapping[str, Any]:
+        if self.context_param is None:
+            return kwargs
+        # Called outside a worker (a test, a script): a context with no record.
+        given = context or JobContext.detached(self.name, self.options.timeout_s)
+        return {**kwargs, self.context_param: given}
+
     def run(self, kwargs: Mapping[str, Any], context: JobContext | None = None) -> Any:
         """Run the task to completion with already-loaded arguments.
 
         ``context`` goes to the task's JobContext parameter, if it declares one.
         """
         fn: Callable[..., Any] = self.fn
-        if self.context_param is not None:
-            # Called outside a worker (a test, a script): a context with no record.
-            given = context or JobContext.detached(self.name, self.options.timeout_s)
-            kwargs = {**kwargs, self.context_param: given}
+        kwargs = self._call_kwargs(kwargs, context)
         if not self.is_async:
             return fn(**kwargs)
         try:

@@ -7,12 +7,15 @@ deletes only the records that are done (``ReportBatchItemFailures``).
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
@@ -128,10 +131,20 @@ class Worker:
         webhooks: WebhookDelivery | None = None,
         pool: str = DEFAULT_POOL,
         pools: Mapping[str, PoolLocation] | None = None,
+        async_concurrency: int = 1,
     ) -> None:
         """``pool`` is the pool this worker consumes; ``pools`` every pool's queues (a
         :class:`~offpath.location.Location`'s), to forward another pool's task to its
-        own. Without ``pools``, every task is run here, whatever its pool."""
+        own. Without ``pools``, every task is run here, whatever its pool.
+
+        ``async_concurrency`` above 1: a batch's async tasks run together on one event
+        loop, that many at most (sync tasks one at a time, after them)."""
+        if async_concurrency < 1:
+            raise ValueError("async_concurrency must be at least 1")
+        self.async_concurrency = async_concurrency
+        self.peak_concurrency = 0  # most async jobs at once in the last batch
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = 0
         self.registry = registry
         self.webhooks = webhooks  # None: no completion webhooks (none are configured)
         self.pool = pool
@@ -154,19 +167,100 @@ class Worker:
         A batch whose every record is being retried is normal here, not an error:
         the response lists them all and the invocation succeeds.
         """
-        records = event.get("Records", [])
+        records = [SQSRecord(raw) for raw in event.get("Records", [])]
         self._started_in_invocation = 0
+        self.peak_concurrency = 0
         failures: list[dict[str, str]] = []
+        together = self._async_records(records)
         try:
             with invocation(context):
-                for raw in records:
-                    record = SQSRecord(raw)
-                    if not self._settle(record, context):
+                settled = self._settle_together([records[i] for i in together], context)
+                for index, record in enumerate(records):
+                    if index in together:
+                        done = settled[together.index(index)]
+                    else:
+                        done = self._settle(record, context)
+                    if not done:
                         failures.append({"itemIdentifier": record.message_id})
         finally:
             if self._task_metrics is not None:
                 self._task_metrics.flush()
         return {"batchItemFailures": failures}
+
+    def _async_records(self, records: list[SQSRecord]) -> list[int]:
+        """Which records (by index) hold an async task this worker runs together."""
+        if self.async_concurrency <= 1:
+            return []
+        found = []
+        for index, record in enumerate(records):
+            try:
+                task = self.registry.get(Envelope.from_body(record.body).task)
+            except (MalformedMessage, UnknownTask):
+                continue  # dead-lettered by the one-at-a-time path, with its reason
+            if task.is_async:
+                found.append(index)
+        return found if len(found) > 1 else []
+
+    def _settle_together(
+        self, records: list[SQSRecord], context: RemainingTime | None
+    ) -> list[bool]:
+        """Settle records of async tasks together: their coroutines on one event loop.
+
+        Each record goes through the same steps as one settled alone (claim, record,
+        retry, dead letter, hand back: each its own outcome), on a helper thread of
+        its own, up to ``async_concurrency`` at once; only the task's coroutine runs on
+        the shared loop, under its own ``asyncio.timeout``. Threads for the steps
+        because they are blocking AWS calls; one loop for the tasks, which is what
+        lets ten jobs waiting on IO wait at the same time.
+        """
+        if not records:
+            return []
+        loop = asyncio.new_event_loop()
+        runner = threading.Thread(target=loop.run_forever, name="offpath-jobs", daemon=True)
+        runner.start()
+        self._loop = loop
+        try:
+            with ThreadPoolExecutor(self.async_concurrency, "offpath-job") as pool:
+                futures = [
+                    pool.submit(contextvars.copy_context().run, self._settle, record, context)
+                    for record in records
+                ]
+                return [future.result() for future in futures]
+        finally:
+            self._loop = None
+            loop.call_soon_threadsafe(loop.stop)
+            runner.join()
+            loop.close()
+
+    def _call(
+        self,
+        task: Task[Any, Any],
+        kwargs: dict[str, Any],
+        job: JobContext | None,
+        timeout_s: float,
+    ) -> Any:
+        """Call the task: on the batch's shared loop when it runs async tasks together
+        (under ``asyncio.timeout``), else here, under :func:`deadline` (SIGALRM)."""
+        loop = self._loop
+        if loop is None or not task.is_async:
+            with deadline(timeout_s):
+                return task.run(kwargs, job)
+        future = asyncio.run_coroutine_threadsafe(
+            self._bounded(task.coroutine(kwargs, job), timeout_s), loop
+        )
+        return future.result()
+
+    async def _bounded(self, coroutine: Coroutine[Any, Any, Any], timeout_s: float) -> Any:
+        """One job's coroutine, with its own timeout; counts how many run at once."""
+        self._running += 1
+        self.peak_concurrency = max(self.peak_concurrency, self._running)
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await coroutine
+        except TimeoutError:
+            raise TaskTimeout(f"task ran longer than {timeout_s:g} s") from None
+        finally:
+            self._running -= 1
 
     def _settle(self, record: SQSRecord, context: RemainingTime | None) -> bool:
         """Process one record; False: report it failed, so SQS delivers it again."""
@@ -272,6 +366,15 @@ class Worker:
 
     @contextmanager
     def _log_context(self, envelope: Envelope, record: SQSRecord) -> Iterator[None]:
+        if self._loop is not None:
+            # Records settled together, each on its own thread: keys of this thread only.
+            keys = {"correlation_id": envelope.correlation_id, "job_id": envelope.job_id}
+            self.logger.thread_safe_append_keys(**keys, task=envelope.task)
+            try:
+                yield
+            finally:
+                self.logger.thread_safe_remove_keys(["correlation_id", "job_id", "task"])
+            return
         self.logger.set_correlation_id(envelope.correlation_id)
         self.logger.append_keys(job_id=envelope.job_id, task=envelope.task)
         try:
@@ -295,8 +398,7 @@ class Worker:
     ) -> Outcome:
         job = self._job_context(task, envelope, 1, task.options.timeout_s, durable=False)
         try:
-            with deadline(task.options.timeout_s):
-                task.run(kwargs, job)
+            self._call(task, kwargs, job, task.options.timeout_s)
         except Exception as exc:  # noqa: BLE001 -- per-record boundary: best effort, dropped
             self.logger.warning("fire-and-forget task failed", extra=_error_fields(exc))
             self._metric("JobsFailed", task.name)
@@ -392,8 +494,7 @@ class Worker:
         started = time.perf_counter()
         job = self._job_context(task, envelope, attempt, timeout_s, durable=True)
         try:
-            with deadline(timeout_s):
-                result = task.run(kwargs, job)
+            result = self._call(task, kwargs, job, timeout_s)
         except Exception as exc:  # noqa: BLE001 -- per-record boundary: every error recorded
             self._metric("JobDuration", task.name, MetricUnit.Milliseconds, _ms_since(started))
             if isinstance(exc, JobCancelled) or (job is not None and job.cancel_seen):

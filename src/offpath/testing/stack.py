@@ -399,8 +399,9 @@ class OffpathStack:
         return ApiResponse.from_lambda(self.invoke(self._api, event))
 
     # ------------------------------------------------------------------ lower level
-    def worker(self, registry: TaskRegistry) -> Worker:
-        """A fresh worker for the default pool, on the test's clock, with ``registry``."""
+    def worker(self, registry: TaskRegistry, *, async_concurrency: int = 1) -> Worker:
+        """A fresh worker for the default pool, on the test's clock, with ``registry``
+        (``async_concurrency``: a batch's async jobs at once, as OFFPATH_ASYNC_CONCURRENCY)."""
         return Worker(
             registry=registry,
             store=self.store,
@@ -410,6 +411,7 @@ class OffpathStack:
             webhooks=self.webhooks,
             pool=self.location.default_pool,
             pools=self.location.pools,
+            async_concurrency=async_concurrency,
         )
 
     def esm(self, batch_size: int = 10, pool: str | None = None) -> EventSourceMapping:
