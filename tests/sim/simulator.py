@@ -208,6 +208,10 @@ class Simulation:
                 self.stack.clock.advance(rng.choice([1, 5, 15, 60, 400]))
         for job in jobs:
             self._submit(job, retry=True)
+        # Retries and dead letters happen after backoffs: faults go on for a while.
+        for _ in range(rng.randint(0, 4)):
+            self.stack.clock.advance(rng.choice([11, 21, 41, VISIBILITY_S + 1]))
+            self._deliver(rng)
         world.fault_rate = 0.0
         self._quiet(run_id, tick)
         self.faults += world.faults
@@ -334,6 +338,8 @@ def _ends(sim: Simulation) -> list[str]:
         key = job_id
         if job.status not in (JobStatus.SUCCEEDED, JobStatus.DEAD):
             found.append(f"{job_id}: ends {job.status} (attempts {job.attempts})")
+        if job.attempts > MAX_ATTEMPTS:
+            found.append(f"{job_id}: ran {job.attempts} attempts of {MAX_ATTEMPTS}")
         if job.status is JobStatus.DEAD:
             letter = letters.get(job_id)
             if letter is None:
