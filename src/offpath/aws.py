@@ -21,6 +21,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
@@ -76,6 +77,10 @@ class Clients:
     @cached_property
     def scheduler(self) -> EventBridgeSchedulerClient:
         return cast("EventBridgeSchedulerClient", self._client("scheduler"))
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        return cast("EventBridgeClient", self._client("events"))
 
     @cached_property
     def secretsmanager(self) -> SecretsManagerClient:

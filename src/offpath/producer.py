@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     )
 
     from offpath.callbacks import CallbackPolicy
+    from offpath.events import JobEvents
 
 MAX_DELAY_S = 900  # SQS DelaySeconds ceiling; longer delays go through EventBridge Scheduler
 MAX_SCHEDULE_S = 365 * 24 * 3600
@@ -198,6 +199,7 @@ class Producer:
         sleep: Callable[[float], None] = time.sleep,
         callback_policy: CallbackPolicy | None = None,
         trace_context: Callable[[], Mapping[str, str]] | None = None,
+        events: JobEvents | None = None,
     ) -> None:
         self.sqs = sqs
         # None: the messages carry no trace context (X-Ray's travels as AWSTraceHeader).
@@ -210,6 +212,7 @@ class Producer:
         self.clock = clock
         self.sleep = sleep
         self.callback_policy = callback_policy  # None: offpath.callbacks' strict default
+        self.events = events  # None: no EventBridge events (the template's default)
 
     def enqueue(self, job: JobRequest) -> Enqueued:
         """Enqueue one job (one SendMessage)."""
@@ -326,6 +329,8 @@ class Producer:
             JobNotCancellable: it already finished (the job is attached).
         """
         job = self.store.cancel(job_id)
+        if job.status is JobStatus.CANCELLED and self.events is not None:
+            self.events.publish(job.job_id, job.task, job.status)
         if job.status is JobStatus.CANCELLED and job.callback_url:
             from offpath.webhooks import delivery_request
 

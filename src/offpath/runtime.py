@@ -25,6 +25,7 @@ from offpath.tasks import TaskRegistry, registry
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
 
+    from offpath.events import JobEvents
     from offpath.location import Location
     from offpath.metrics import MetricsSink, TaskMetricsSink
     from offpath.producer import Producer
@@ -166,6 +167,7 @@ def build_producer(
         clock=invocation.now,
         callback_policy=settings.callback_policy(),
         trace_context=trace_carrier(),
+        events=build_events(settings, clients),
     )
 
 
@@ -211,7 +213,19 @@ def build_worker(
         pools=location.pools,
         async_concurrency=settings.async_concurrency,
         webhooks=build_webhooks(settings, clients),
+        events=build_events(settings, clients, logger),
     )
+
+
+def build_events(
+    settings: Settings, clients: Clients, logger: Logger | None = None
+) -> JobEvents | None:
+    """EventBridge job events if the template turned them on (JobEvents); else None."""
+    if not settings.events_bus:
+        return None
+    from offpath.events import JobEvents
+
+    return JobEvents(deferred(lambda: clients.events), settings.events_bus, logger)
 
 
 def build_webhooks(settings: Settings, clients: Clients) -> WebhookDelivery | None:

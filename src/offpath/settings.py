@@ -76,6 +76,11 @@ class Settings(BaseModel):
         default="",
         description="comma-separated host names callback URLs may name; empty: any public host",
     )
+    events_bus: str = Field(
+        default="",
+        description="EventBridge bus for offpath.job.* events (template JobEvents); "
+        "empty: none are published",
+    )
     webhook_allow_loopback: bool = Field(
         default=False,
         description="local development only: http:// and loopback callback URLs allowed "

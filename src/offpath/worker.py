@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
+    from offpath.events import JobEvents
     from offpath.tracing import JobTracer
     from offpath.webhooks import WebhookDelivery
 
@@ -129,6 +130,7 @@ class Worker:
         rand: Callable[[], float] | None = None,
         clock: Callable[[], datetime] = platform_now,
         webhooks: WebhookDelivery | None = None,
+        events: JobEvents | None = None,
         pool: str = DEFAULT_POOL,
         pools: Mapping[str, PoolLocation] | None = None,
         async_concurrency: int = 1,
@@ -147,6 +149,7 @@ class Worker:
         self._running = 0
         self.registry = registry
         self.webhooks = webhooks  # None: no completion webhooks (none are configured)
+        self.events = events  # None: no EventBridge events (the template's default)
         self.pool = pool
         self.pools = dict(pools) if pools is not None else None
         self.clock = clock
@@ -303,8 +306,17 @@ class Worker:
             return self.webhooks.task  # built in: a completion webhook's delivery
         return self.registry.get(name)
 
-    def _ended(self, job_id: str, status: JobStatus | None, callback_url: str | None) -> None:
-        """The record says the job is final: its webhook, if it asked for one."""
+    def _ended(
+        self,
+        job_id: str,
+        status: JobStatus | None,
+        callback_url: str | None,
+        task: str | None = None,
+    ) -> None:
+        """The record says the job is final: its event (``task``: this write made it
+        final), then its webhook, if it asked for one."""
+        if self.events is not None and task is not None and status is not None:
+            self.events.publish(job_id, task, status)
         if callback_url is None or status is None:
             return
         if self.webhooks is None:
@@ -505,7 +517,7 @@ class Worker:
         if job is not None and job.cancel_seen:
             return self._end_cancelled(envelope, task, attempt)
         if self.store.succeed(envelope.job_id, attempt, result):
-            self._ended(envelope.job_id, JobStatus.SUCCEEDED, envelope.callback_url)
+            self._ended(envelope.job_id, JobStatus.SUCCEEDED, envelope.callback_url, task.name)
         else:
             self.logger.warning("lost the claim before finishing; result not recorded")
         self._log_success(envelope, attempt, duration_ms)
@@ -536,7 +548,7 @@ class Worker:
 
     def _end_cancelled(self, envelope: Envelope, task: Task[Any, Any], attempt: int) -> Outcome:
         if self.store.finish_cancelled(envelope.job_id, attempt):
-            self._ended(envelope.job_id, JobStatus.CANCELLED, envelope.callback_url)
+            self._ended(envelope.job_id, JobStatus.CANCELLED, envelope.callback_url, task.name)
         else:
             self.logger.warning("lost the claim before finishing; cancellation not recorded")
         self.logger.info("job cancelled", extra={"attempt": attempt})
@@ -606,7 +618,7 @@ class Worker:
                 extra={"reason": letter.reason, "message_id": record.message_id},
             )
         if ids[0] is not None and self._record_dead(ids[0], error, attempt):
-            self._ended(ids[0], JobStatus.DEAD, callback_url)
+            self._ended(ids[0], JobStatus.DEAD, callback_url, ids[1] or UNKNOWN_TASK)
         self.logger.error(
             "job sent to the dead-letter queue",
             extra={"reason": letter.reason, **_error_fields(exc), "job_id": ids[0]},

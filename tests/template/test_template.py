@@ -583,7 +583,9 @@ def test_no_role_has_managed_policies_and_all_roles_are_known(resources: JsonDic
         for k, r in resources.items()
         if r["Type"] in {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::User"}
     }
-    assert standalone == set()
+    # The one exception: JobEvents' conditional PutEvents (its whole content is pinned by
+    # test_job_events_are_off_by_default_and_least_privilege_when_on).
+    assert standalone <= {"JobEventsPolicy"}
 
 
 @pytest.mark.parametrize("role_id", sorted(EXPECTED_PERMISSIONS))
@@ -791,3 +793,27 @@ def test_the_outputs_name_where_the_jobs_live(cfn_template: JsonDict) -> None:
     referenced = json.dumps(cfn_template["Outputs"])
     for logical_id in {LAYOUT.table, *LAYOUT.queues}:
         assert f'"{logical_id}' in referenced, f"no output names {logical_id}"
+
+
+def test_job_events_are_off_by_default_and_least_privilege_when_on(
+    sam_template: JsonDict, resources: JsonDict
+) -> None:
+    parameter = sam_template["Parameters"]["JobEvents"]
+    assert parameter["Default"] == "false" and parameter["Description"]
+    assert sam_template["Conditions"]["PublishJobEvents"] == {
+        "Fn::Equals": [{"Ref": "JobEvents"}, "true"]
+    }
+    variables = sam_template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["OFFPATH_EVENTS_BUS"] == {"Fn::If": ["PublishJobEvents", "default", ""]}
+    policy = resources["JobEventsPolicy"]
+    assert policy["Condition"] == "PublishJobEvents"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["events:PutEvents"]
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
+    }
+    assert {role["Ref"] for role in policy["Properties"]["Roles"]} == {
+        "ApiFunctionRole",
+        "WorkerFunctionRole",
+        "HeavyWorkerFunctionRole",
+    }
