@@ -110,6 +110,17 @@ def test_a_task_of_a_pool_the_template_lacks_is_refused_and_two_pools_share_a_ca
     )
 
     assert _depths(offpath_stack) == {"default": 2, "heavy": 1}
+
+    # offpath status shows each pool: its queue and its dead-letter queue.
+    result = CliRunner().invoke(app, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    pools = json.loads(result.stdout)["pools"]
+    assert {n: p["queue"]["visible"] for n, p in pools.items()} == {"default": 2, "heavy": 1}
+    assert (
+        pools["heavy"]["dead_letter_queue"]["url"] == offpath_stack.location.pools["heavy"].dlq_url
+    )
+    table = CliRunner().invoke(app, ["status", "--once"])
+    assert "(pool heavy)" in table.output and "(pool heavy, DLQ)" in table.output
     # One SendMessageBatch per queue.
     assert (
         offpath_stack.calls.count("SendMessageBatch") + offpath_stack.calls.count("SendMessage")
@@ -151,6 +162,14 @@ def test_a_task_received_by_the_wrong_pool_is_forwarded_and_runs_there_once(
     assert [r["user_id"] for r in services.read("archive")] == [7], "run once"
     assert _depths(offpath_stack) == {"default": 0, "heavy": 0}
     assert offpath_stack.dead_letters() == offpath_stack.dead_letters("heavy") == []
+
+    # The other way: a quick task in the heavy pool's queue goes back to the default.
+    report = Envelope.new("generate_report", {"user_id": 3, "month": "2026-02"}, job_id="r-3")
+    offpath_stack.send_raw(report.to_body(), offpath_stack.location.pools["heavy"].queue_url)
+    offpath_stack.drain()
+    assert offpath_stack.job("r-3").status is JobStatus.SUCCEEDED
+    assert len(offpath_stack.functions["HeavyWorkerFunction"].invocations) == 3
+    assert [r["user_id"] for r in services.read("report")] == [3]
 
     # A copy forwarded already that lands in the wrong pool again (two deployments
     # disagreeing on the task's pool) is dead-lettered, not sent round and round.

@@ -95,7 +95,17 @@ def status_view(report: StatusReport) -> RenderableType:
         "oldest (s)",
         title=f"{report.target} at {report.at:%H:%M:%S} UTC",
     )
-    for counts, role in ((report.queue, ""), (report.dead_letter_queue, " (DLQ)")):
+    rows: list[tuple[QueueCounts, str]] = [
+        (report.queue, ""),
+        (report.dead_letter_queue, " (DLQ)"),
+    ]
+    for name, (queue, dead) in report.pools.items():
+        if queue is report.queue:
+            continue  # the default pool's, above
+        rows.append((queue, f" (pool {name})"))
+        if dead is not None:
+            rows.append((dead, f" (pool {name}, DLQ)"))
+    for counts, role in rows:
         queues.add_row(
             escape(_queue_name(counts.url)) + role,
             str(counts.visible),

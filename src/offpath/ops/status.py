@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from offpath.location import PoolLocation
 from offpath.ops.errors import QueueError
 from offpath.store import Job, utcnow
 
@@ -99,6 +100,9 @@ class StatusReport:
     queue: QueueCounts
     dead_letter_queue: QueueCounts
     jobs: JobsSample
+    # Every pool by name: (its queue, its dead-letter queue); the default's are the two
+    # above. Empty when the reader was given no pools.
+    pools: dict[str, tuple[QueueCounts, QueueCounts | None]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +110,13 @@ class StatusReport:
             "target": self.target,
             "queue": asdict(self.queue),
             "dead_letter_queue": asdict(self.dead_letter_queue),
+            "pools": {
+                name: {
+                    "queue": asdict(queue),
+                    "dead_letter_queue": asdict(dead) if dead is not None else None,
+                }
+                for name, (queue, dead) in self.pools.items()
+            },
             "jobs": {
                 "sampled": self.jobs.sampled,
                 "scanned": self.jobs.scanned,
@@ -182,7 +193,9 @@ class StatusReader:
         oldest_age: Callable[[str], tuple[float | None, str]] | None = None,
         clock: Clock = utcnow,
         scan_limit: int = SCAN_LIMIT,
+        pools: Mapping[str, PoolLocation] | None = None,
     ) -> None:
+        self.pools = dict(pools or {})
         self.sqs = sqs
         self.dynamodb = dynamodb
         self.queue_url = queue_url
@@ -204,15 +217,26 @@ class StatusReader:
             table_name=target.table_name,
             target=target.describe(),
             oldest_age=None if target.local else OldestAge(target.clients.cloudwatch),
+            pools=target.location.pools,
         )
 
     def read(self) -> StatusReport:
+        """2 GetQueueAttributes per pool (the default pool's once), 1 Scan."""
+        queue, dead = self._queue(self.queue_url), self._queue(self.dlq_url)
+        pools: dict[str, tuple[QueueCounts, QueueCounts | None]] = {}
+        for name, pool in self.pools.items():
+            if pool.queue_url == self.queue_url:
+                pools[name] = (queue, dead)
+            else:
+                own_dead = self._queue(pool.dlq_url) if pool.dlq_url else None
+                pools[name] = (self._queue(pool.queue_url), own_dead)
         return StatusReport(
             at=self.clock(),
             target=self.target,
-            queue=self._queue(self.queue_url),
-            dead_letter_queue=self._queue(self.dlq_url),
+            queue=queue,
+            dead_letter_queue=dead,
             jobs=self._jobs(),
+            pools=pools,
         )
 
     def _queue(self, url: str) -> QueueCounts:
