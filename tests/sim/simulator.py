@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 from offpath.errors import OffpathError
 from offpath.local.context import LocalContext
 from offpath.local.events import sqs_event
-from offpath.producer import JobRequest
+from offpath.producer import IdempotencyConflict, JobRequest
 from offpath.retry import Backoff
 from offpath.schedules import ScheduledRun, enqueue_scheduled
 from offpath.store import JobStatus
@@ -61,6 +61,7 @@ class World:
     effects: dict[str, int] = field(default_factory=dict)  # guarded effects per job
     plans: dict[str, int] = field(default_factory=dict)  # job -> failures before success
     acknowledged: set[str] = field(default_factory=set)
+    bulk_failed: set[str] = field(default_factory=set)  # jobs of a refused enqueue_many
     early: list[str] = field(default_factory=list)
     in_task: bool = False
 
@@ -200,8 +201,10 @@ class Simulation:
             step = rng.random()
             if step < 0.35 and jobs:
                 self._submit(jobs.pop(), retry=rng.random() < 0.5)
-            elif step < 0.45:
+            elif step < 0.42:
                 self._tick(run_id, tick)
+            elif step < 0.5:
+                self._bulk(run_id)
             elif step < 0.85:
                 self._deliver(rng)
             else:
@@ -222,7 +225,25 @@ class Simulation:
         self.world.plans[key] = rng.choice([0, 0, 1, 2, MAX_ATTEMPTS])
         task = self.tasks.get("sim_job")
         idem = key if rng.random() < 0.7 else None
-        return JobRequest(task, {"key": key}, idempotency_key=idem, job_id=key), idem
+        delay_s = 2000 if rng.random() < 0.2 else 0  # beyond SQS: a one-off schedule
+        request = JobRequest(task, {"key": key}, delay_s=delay_s, idempotency_key=idem, job_id=key)
+        return request, idem
+
+    def _bulk(self, run_id: str) -> None:
+        """An enqueue_many whose second job conflicts with its first (same id)."""
+        task = self.tasks.get("sim_job")
+        key = f"{run_id}-b{len(self.world.bulk_failed)}"
+        jobs = [
+            JobRequest(task, {"key": key}, job_id=key),
+            JobRequest(task, {"key": f"{key}-other"}, job_id=key),
+        ]
+        saved, self.world.fault_rate = self.world.fault_rate, 0.0
+        try:
+            self.stack.producer.enqueue_many(jobs)
+        except IdempotencyConflict:
+            self.world.bulk_failed.add(key)
+        finally:
+            self.world.fault_rate = saved
 
     def _submit(self, job: tuple[JobRequest, str | None], *, retry: bool) -> None:
         request, key = job
@@ -295,11 +316,12 @@ class Simulation:
         failed, self._failed_ticks = self._failed_ticks, []
         for _ in failed:
             self._tick(run_id, tick)
-        for _ in range(40):
-            self.stack.clock.advance(VISIBILITY_S + 1)
+        for round_ in range(40):
+            self.stack.advance(VISIBILITY_S + 1)  # one-off schedules fire when due
             while self._visible():
                 self._deliver(random.Random(0))
-            if not self._visible() and not self._in_flight():
+            # Past every one-off's due time (2000 s) with nothing left in the queue.
+            if round_ >= 6 and not self._visible() and not self._in_flight():
                 break
 
     def _visible(self) -> int:
@@ -321,7 +343,26 @@ def simulation() -> Iterator[Simulation]:
 
 def violations(sim: Simulation, run_id: str) -> list[str]:
     """The issue's invariants over one run."""
-    return _ends(sim) + _effects(sim)
+    return _ends(sim) + _effects(sim) + _records(sim)
+
+
+def _records(sim: Simulation) -> list[str]:
+    """No record waits for a message no one sent; a record outlives its schedule."""
+    world, store = sim.world, sim.stack.store
+    found: list[str] = []
+    for job_id in sorted(world.bulk_failed):
+        with contextlib.suppress(OffpathError):
+            job = store.get(job_id)
+            if job.status not in (JobStatus.SUCCEEDED, JobStatus.DEAD):
+                found.append(f"{job_id}: left {job.status} by a refused enqueue_many")
+    client, table = _guard
+    for job_id in sorted(world.acknowledged):
+        item = client.get_item(TableName=table, Key={"pk": {"S": f"job#{job_id}"}})
+        due = item.get("Item", {}).get("due_at")
+        expires = item.get("Item", {}).get("expires_at")
+        if due and expires and float(expires["N"]) < float(due["N"]) + store.ttl_s - 1:
+            found.append(f"{job_id}: its record expires before its schedule fires")
+    return found
 
 
 def _ends(sim: Simulation) -> list[str]:
