@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -160,7 +161,10 @@ class WebhookDelivery:
         now = self.clock()
         body = json.dumps(event_body(job, now), separators=(",", ":"), default=str)
         msg_id = delivery_job_id(job_id, status)
-        timestamp = int(now.timestamp())
+        # The receiver checks this against its own clock (Standard Webhooks allows five
+        # minutes): the wall clock, as SigV4 signs with, never the platform clock that
+        # offpath dev and the test harness move ahead.
+        timestamp = int(time.time())
         headers = {
             "content-type": "application/json",
             "user-agent": "offpath-webhooks",

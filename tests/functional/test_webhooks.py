@@ -207,3 +207,21 @@ def test_a_job_without_a_callback_sends_the_same_message_as_before(stack: Stack)
     (sent,) = stack.calls.params("SendMessage")
     assert "callback_url" not in json.loads(sent["MessageBody"])
     assert "callback_url" not in stack.calls.params("PutItem")[-1]["Item"]
+
+
+def test_a_webhook_sent_after_the_platform_clock_moved_ahead_verifies_on_the_receivers_clock(
+    stack: Stack, receiver: Receiver
+) -> None:
+    """offpath dev and the harness move the platform clock; receivers keep their own.
+
+    Standard Webhooks receivers refuse a timestamp five minutes off their clock, so the
+    signature's timestamp is the wall clock's, as SigV4's is.
+    """
+    tasks, _ = _tasks()
+    _enqueue(stack, tasks, "works", {"n": 1}, receiver.url)
+    stack.clock.advance(86_400)
+
+    stack.drain(stack.worker(tasks))
+
+    (call,) = receiver.calls
+    assert _verified(stack, call)["type"] == "offpath.job.succeeded"
