@@ -62,6 +62,7 @@ class World:
     plans: dict[str, int] = field(default_factory=dict)  # job -> failures before success
     acknowledged: set[str] = field(default_factory=set)
     bulk_failed: set[str] = field(default_factory=set)  # jobs of a refused enqueue_many
+    short_lived: list[str] = field(default_factory=list)  # records expiring before due
     early: list[str] = field(default_factory=list)
     in_task: bool = False
 
@@ -229,6 +230,17 @@ class Simulation:
         request = JobRequest(task, {"key": key}, delay_s=delay_s, idempotency_key=idem, job_id=key)
         return request, idem
 
+    def _check_outlives(self, job_id: str) -> None:
+        """A scheduled job's record must outlive its schedule (read as it was made)."""
+        saved, self.world.fault_rate = self.world.fault_rate, 0.0
+        client, table = _guard
+        item = client.get_item(TableName=table, Key={"pk": {"S": f"job#{job_id}"}})
+        self.world.fault_rate = saved
+        due = item.get("Item", {}).get("due_at")
+        expires = item.get("Item", {}).get("expires_at")
+        if due and expires and float(expires["N"]) < float(due["N"]) + self.stack.store.ttl_s - 1:
+            self.world.short_lived.append(job_id)
+
     def _bulk(self, run_id: str) -> None:
         """An enqueue_many whose second job conflicts with its first (same id)."""
         task = self.tasks.get("sim_job")
@@ -253,6 +265,8 @@ class Simulation:
             except (OffpathError, ClientError, Crash):
                 continue
             self.world.acknowledged.add(handle.job_id)
+            if handle.status is JobStatus.SCHEDULED:
+                self._check_outlives(handle.job_id)
             return
         if key:  # a caller with a key retries until answered (after the faults)
             self._pending.append(job)
@@ -355,13 +369,7 @@ def _records(sim: Simulation) -> list[str]:
             job = store.get(job_id)
             if job.status not in (JobStatus.SUCCEEDED, JobStatus.DEAD):
                 found.append(f"{job_id}: left {job.status} by a refused enqueue_many")
-    client, table = _guard
-    for job_id in sorted(world.acknowledged):
-        item = client.get_item(TableName=table, Key={"pk": {"S": f"job#{job_id}"}})
-        due = item.get("Item", {}).get("due_at")
-        expires = item.get("Item", {}).get("expires_at")
-        if due and expires and float(expires["N"]) < float(due["N"]) + store.ttl_s - 1:
-            found.append(f"{job_id}: its record expires before its schedule fires")
+    found += [f"{j}: its record expires before its schedule fires" for j in world.short_lived]
     return found
 
 
