@@ -204,3 +204,28 @@ def test_a_task_whose_pool_is_unknown_is_dead_lettered_with_its_reason(
         letter.error_message or ""
     )
     assert offpath_stack.job("train-2").status is JobStatus.DEAD
+
+
+def test_offpath_dlq_lists_and_redrives_each_pools_dead_letters_to_its_own_queue(
+    offpath_stack: OffpathStack,
+) -> None:
+    # A heavy job dead-lettered by its pool's worker (a permanent error of its own).
+    heavy = offpath_stack.location.pools["heavy"]
+    body = Envelope.new("build_report_archive", {"user_id": 0}, job_id="bad-1").to_body()
+    offpath_stack.send_raw(body, heavy.queue_url)  # user_id must be > 0: invalid arguments
+    offpath_stack.drain()
+    assert offpath_stack.dead_letters("heavy")[0].job_id == "bad-1"
+
+    listed = CliRunner().invoke(app, ["dlq", "list", "--pool", "heavy", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [m["job_id"] for m in json.loads(listed.stdout)] == ["bad-1"]
+    default = CliRunner().invoke(app, ["dlq", "list", "--json"])
+    assert json.loads(default.stdout) == []
+
+    moved = CliRunner().invoke(app, ["dlq", "redrive", "--pool", "heavy", "--all", "--json"])
+
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.stdout)["destination_url"] == heavy.queue_url
+    assert _depths(offpath_stack)["heavy"] == 1 and offpath_stack.dead_letters("heavy") == []
+    unknown = CliRunner().invoke(app, ["dlq", "list", "--pool", "gpu"])
+    assert unknown.exit_code == 1 and "no pool 'gpu'" in unknown.output

@@ -73,10 +73,35 @@ def _store(target: Target) -> DynamoDBJobStore:
     return DynamoDBJobStore(target.clients.dynamodb, target.table_name)
 
 
-def _dead_letters(target: Target) -> DeadLetters:
+def _dead_letters(target: Target, pool: str | None = None) -> DeadLetters:
     from offpath.ops.dlq import DeadLetters
 
-    return DeadLetters(target.clients.sqs, target.dlq_url, _store(target))
+    return DeadLetters(target.clients.sqs, _dlq_url(target, pool), _store(target))
+
+
+def _dlq_url(target: Target, pool: str | None) -> str:
+    """The dead-letter queue of a pool (the default pool's when None).
+
+    Raises:
+        TargetNotFound: no such pool, or its queue has no dead-letter queue.
+    """
+    from offpath.ops.errors import TargetNotFound
+
+    if pool is None:
+        return target.dlq_url
+    try:
+        chosen = target.location.pool(pool)
+    except OffpathError as exc:
+        raise TargetNotFound(str(exc)) from None
+    if not chosen.dlq_url:
+        raise TargetNotFound(f"pool {pool} ({chosen.queue_name}) has no dead-letter queue")
+    return chosen.dlq_url
+
+
+PoolOption = Annotated[
+    str | None,
+    typer.Option("--pool", help="the pool whose dead-letter queue (default: the default pool)"),
+]
 
 
 @contextmanager
@@ -124,6 +149,7 @@ def _print_json(data: Any) -> None:
 def dlq_list(
     limit: Annotated[int, typer.Option(min=1, help="most messages to show")] = 100,
     as_json: AsJson = False,
+    pool: PoolOption = None,
     stack_name: StackName = None,
     profile: Profile = None,
     region: Region = None,
@@ -138,17 +164,18 @@ def dlq_list(
 
     with _reported():
         target = _target(stack_name, profile, region, template)
-        messages = _dead_letters(target).peek(limit)
+        messages = _dead_letters(target, pool).peek(limit)
     if as_json:
         _print_json([m.to_json() for m in messages])
         return
-    console.print(dead_letter_table(messages, target.dlq_url))
+    console.print(dead_letter_table(messages, _dlq_url(target, pool)))
 
 
 @dlq_app.command("show")
 def dlq_show(
     ident: Annotated[str, typer.Argument(metavar="ID", help="a job id or a message id")],
     as_json: AsJson = False,
+    pool: PoolOption = None,
     stack_name: StackName = None,
     profile: Profile = None,
     region: Region = None,
@@ -159,7 +186,7 @@ def dlq_show(
 
     with _reported():
         target = _target(stack_name, profile, region, template)
-        found = _dead_letters(target).find(ident)
+        found = _dead_letters(target, pool).find(ident)
     if as_json:
         _print_json([m.to_json() for m in found])
         return
@@ -178,6 +205,7 @@ def dlq_redrive(
         typer.Option(help="destination queue, URL or name (default: the pool's own queue)"),
     ] = None,
     as_json: AsJson = False,
+    pool: PoolOption = None,
     stack_name: StackName = None,
     profile: Profile = None,
     region: Region = None,
@@ -191,9 +219,11 @@ def dlq_redrive(
 
     with _reported():
         target = _target(stack_name, profile, region, template)
-        destination = queue_url_for(target.clients, to) if to else target.queue_url
+        # By default, back to the pool's own queue (the DLQ's source).
+        own = target.location.pool(pool).queue_url if pool else target.queue_url
+        destination = queue_url_for(target.clients, to) if to else own
         with progress_bar("redrive") as tick:
-            result = _dead_letters(target).redrive(
+            result = _dead_letters(target, pool).redrive(
                 None if everything else ids, to_url=destination, on_progress=tick
             )
     if as_json:
@@ -234,6 +264,7 @@ def _print_redrive(result: RedriveResult) -> None:
 @dlq_app.command("purge")
 def dlq_purge(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    pool: PoolOption = None,
     stack_name: StackName = None,
     profile: Profile = None,
     region: Region = None,
@@ -244,14 +275,15 @@ def dlq_purge(
 
     with _reported():
         target = _target(stack_name, profile, region, template)
-        waiting = queue_counts(target.clients.sqs, target.dlq_url).total
+        dlq_url = _dlq_url(target, pool)
+        waiting = queue_counts(target.clients.sqs, dlq_url).total
         if not yes:
             typer.confirm(
-                f"Delete all {waiting} message(s) of {target.dlq_url}? This cannot be undone",
+                f"Delete all {waiting} message(s) of {dlq_url}? This cannot be undone",
                 abort=True,
             )
-        purged = _dead_letters(target).purge()
-    console.print(f"Purged {purged} message(s) from {target.dlq_url}.")
+        purged = _dead_letters(target, pool).purge()
+    console.print(f"Purged {purged} message(s) from {dlq_url}.")
 
 
 # ---------------------------------------------------------------------- status
