@@ -16,11 +16,18 @@ from offpath.local.dashboard.parts import (
     invocations_part,
     job_part,
     jobs_part,
+    pools_part,
     queues_part,
     schedules_part,
     task_filter_options,
 )
-from offpath.local.dashboard.sources import JobFilter, ScheduleRow, summarize
+from offpath.local.dashboard.sources import (
+    JobFilter,
+    PoolResources,
+    PoolRow,
+    ScheduleRow,
+    summarize,
+)
 from offpath.local.lambda_env import Invocation
 from offpath.ops.messages import DeadMessage
 from offpath.ops.status import JobsSample, QueueCounts
@@ -285,3 +292,22 @@ def test_a_jobs_page_shows_its_webhook_deliveries_attempts_and_last_response() -
     assert "<td class=num>3</td><td>204</td>" in job_part(job, "j1", [], NOW, [sent])
     assert "No delivery yet" in job_part(job, "j1", [], NOW, [])
     assert "Webhook" not in job_part(_job(), "j1", [], NOW, [])
+
+
+def test_the_pools_table_has_a_row_per_pool_with_its_counts_and_worker_runs() -> None:
+    heavy = PoolResources("heavy", "http://q/Heavy", "http://q/HeavyDLQ", "HeavyWorkerFunction")
+    bare = PoolResources("bare", "http://q/Bare", "", "")
+    html = pools_part(
+        [
+            PoolRow(heavy, QueueCounts("http://q/Heavy", 3, 2, 1), QueueCounts("", 4, 0, 1), 7, 1),
+            PoolRow(bare, None, None, 0, 0),
+        ]
+    )
+    heavy_row = html.split('<tr data-pool="heavy">')[1].split("</tr>")[0]
+    for stat, value in (("visible", 3), ("in_flight", 2), ("delayed", 1), ("dead", 5)):
+        assert f'data-stat="{stat}">{value}<' in heavy_row
+    assert 'data-stat="invocations">7<' in heavy_row and 'data-stat="errors">1<' in heavy_row
+    assert "HeavyWorkerFunction" in heavy_row and "HeavyDLQ" in heavy_row
+    bare_row = html.split('<tr data-pool="bare">')[1].split("</tr>")[0]
+    assert 'data-stat="visible">-<' in bare_row and 'data-stat="dead">-<' in bare_row
+    assert pools_part([]) == ""

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from functions.shared.tasks import build_report_archive
+from moto import mock_aws
+
+from offpath.aws import Clients
 from offpath.local.dashboard.history import QueueHistory, Sample, Sampler
 from offpath.local.dashboard.sources import (
     DeadLetterListing,
+    JobsResources,
     oldest_dead_letter,
     oldest_in_queue,
+    pool_rows,
     schedule_rows,
+    summarize,
 )
+from offpath.local.lambda_env import Invocation
+from offpath.local.provision import provision
 from offpath.local.schedules import load_schedules
 from offpath.local.topology import read_topology
 from offpath.ops.errors import QueueError
 from offpath.ops.messages import DeadMessage
-from offpath.ops.status import QueueCounts
-from offpath.store import Job, JobStatus
+from offpath.ops.status import QueueCounts, queue_counts
+from offpath.producer import JobRequest, Producer
+from offpath.store import DynamoDBJobStore, Job, JobStatus
 from tests.support import TEMPLATE
 
 NOW = datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
@@ -159,3 +169,51 @@ def test_a_failed_sample_is_reported_on_the_page_and_the_next_one_clears_it() ->
     assert sampler.last_error is None
     assert sampler.history.series("q") == [Sample(42.0, _counts(1))]
     assert sampler.history.capacity == 6  # 10 s of 2 s samples, both ends kept
+
+
+def _figures(counts: QueueCounts | None) -> tuple[int, int, int] | None:
+    return (counts.visible, counts.in_flight, counts.delayed) if counts else None
+
+
+def test_every_pool_of_the_template_has_its_own_row_and_counts() -> None:
+    with mock_aws():
+        clients = Clients("us-east-1")
+        provisioned = provision(TEMPLATE, clients, stack_name="pools")
+        resources = JobsResources.of(provisioned)
+        assert resources is not None
+        assert [p.name for p in resources.pools] == ["default", "heavy"]
+        heavy = resources.pools[1]
+        assert heavy.function == "HeavyWorkerFunction"
+        assert heavy.queue_url == provisioned.location.pools["heavy"].queue_url
+        store = DynamoDBJobStore(clients.dynamodb, resources.table_name)
+        producer = Producer(
+            clients.sqs, resources.queue_url, store, pools=provisioned.location.pools
+        )
+        producer.enqueue(
+            JobRequest(
+                build_report_archive,
+                build_report_archive.validate({"user_id": 7, "months": 1, "rows_per_month": 1}),
+            )
+        )
+        counts = {
+            name: queue_counts(clients.sqs, url)
+            for pool in resources.pools
+            for name, url in ((pool.queue_name, pool.queue_url), (pool.dlq_name, pool.dlq_url))
+        }
+    invocations = [
+        Invocation("HeavyWorkerFunction", "r1", cold=True, duration_ms=5.0, ok=True),
+        Invocation("HeavyWorkerFunction", "r2", cold=False, duration_ms=5.0, ok=False),
+        Invocation("ApiFunction", "r3", cold=True, duration_ms=5.0, ok=True),
+    ]
+
+    rows = {
+        row.pool.name: row for row in pool_rows(resources.pools, counts.get, summarize(invocations))
+    }
+
+    assert _figures(rows["heavy"].queue) == (1, 0, 0)
+    assert _figures(rows["heavy"].dlq) == (0, 0, 0)
+    assert (rows["heavy"].invocations, rows["heavy"].errors) == (2, 1)
+    assert _figures(rows["default"].queue) == (0, 0, 0)
+    assert (rows["default"].invocations, rows["default"].errors) == (0, 0)
+    # Not sampled yet: shown as unknown, not as zero.
+    assert pool_rows(resources.pools, lambda name: None, [])[1].queue is None

@@ -32,6 +32,7 @@ from offpath.local.dashboard.parts import (
     invocations_part,
     job_part,
     jobs_part,
+    pools_part,
     queues_part,
     schedules_part,
     status_filter_options,
@@ -44,6 +45,7 @@ from offpath.local.dashboard.sources import (
     JobsResources,
     oldest_dead_letter,
     oldest_in_queue,
+    pool_rows,
     schedule_rows,
     summarize,
 )
@@ -199,10 +201,11 @@ class Dashboard:
         dead = self._dead()
         invocations = list(self.emulator.invocations)  # one C-level copy: no torn read
         dlq_counts = self._latest(self._dlq_name)
+        summaries = summarize(invocations)
+        pools = self.resources.pools if self.resources else ()
         parts = {
-            "queues": queues_part(
-                self._cards(jobs, dead, now), now=time.time(), window_s=self.window_s
-            ),
+            "queues": pools_part(pool_rows(pools, self._latest, summaries))
+            + queues_part(self._cards(jobs, dead, now), now=time.time(), window_s=self.window_s),
             "jobs": jobs_part(jobs, chosen, now),
             "task-options": task_filter_options(jobs, chosen),
             "dlq": (
@@ -211,7 +214,7 @@ class Dashboard:
                 else '<p class="none">The jobs\' queue has no dead-letter queue.</p>'
             ),
             "schedules": schedules_part(schedule_rows(self.emulator.schedules, now), now),
-            "invocations": invocations_part(invocations, summarize(invocations)),
+            "invocations": invocations_part(invocations, summaries),
         }
         if self.sampler.last_error:
             parts["queues"] += f'<p class="warning">{h(self.sampler.last_error)}</p>'
@@ -254,6 +257,12 @@ class Dashboard:
         if self.dead_letters is not None:
             with self.dead_letters.lock:  # never in the middle of our own peek
                 counts[self._dlq_name] = queue_counts(sqs, self.resources.dlq_url)
+        # The other pools' queues (the dashboard peeks no DLQ but the default pool's).
+        for pool in self.resources.pools:
+            if pool.queue_name not in counts:
+                counts[pool.queue_name] = queue_counts(sqs, pool.queue_url)
+            if pool.dlq_url and pool.dlq_name not in counts:
+                counts[pool.dlq_name] = queue_counts(sqs, pool.dlq_url)
         return counts
 
     def _latest(self, name: str) -> QueueCounts | None:

@@ -27,7 +27,7 @@ from offpath.local.dashboard.markup import (
     shorten,
     span_text,
 )
-from offpath.local.dashboard.sources import FunctionSummary, JobFilter, ScheduleRow
+from offpath.local.dashboard.sources import FunctionSummary, JobFilter, PoolRow, ScheduleRow
 from offpath.local.lambda_env import Invocation
 from offpath.ops.messages import DeadMessage
 from offpath.ops.status import JobsSample, QueueCounts
@@ -79,6 +79,44 @@ def _queue_card(card: QueueCard, now: float, window_s: float) -> str:
         f'<article class="card" data-queue="{h(card.name)}">'
         f'<h3 title="{h(card.url)}">{h(card.name)}</h3><dl class="stats">{stats}</dl>'
         f"{chart}</article>"
+    )
+
+
+def pools_part(rows: Sequence[PoolRow]) -> str:
+    """Every pool on one table: its queue's counts, its DLQ's depth, its worker's runs."""
+    if not rows:
+        return ""
+    body = "".join(_pool_row(row) for row in rows)
+    return (
+        '<table class="pools"><caption>each pool: its queue, its dead-letter queue and '
+        "its worker function</caption><thead><tr><th>pool</th><th>queue</th>"
+        "<th>waiting</th><th>in flight</th><th>delayed</th><th>dead-letter queue</th>"
+        "<th>dead</th><th>worker</th><th>invocations</th><th>errors</th></tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def _count(value: int | None) -> str:
+    return h("-" if value is None else value)
+
+
+def _pool_row(row: PoolRow) -> str:
+    pool, queue, dlq = row.pool, row.queue, row.dlq
+    cells = (
+        ("visible", queue.visible if queue else None),
+        ("in_flight", queue.in_flight if queue else None),
+        ("delayed", queue.delayed if queue else None),
+    )
+    counts = "".join(f'<td class="num" data-stat="{key}">{_count(v)}</td>' for key, v in cells)
+    dead = dlq.total if dlq else None
+    return (
+        f'<tr data-pool="{h(pool.name)}"><td>{h(pool.name)}</td>'
+        f'<td title="{h(pool.queue_url)}">{h(pool.queue_name)}</td>{counts}'
+        f'<td title="{h(pool.dlq_url)}">{h(pool.dlq_name or "-")}</td>'
+        f'<td class="num" data-stat="dead">{_count(dead)}</td>'
+        f"<td>{h(pool.function or '-')}</td>"
+        f'<td class="num" data-stat="invocations">{row.invocations}</td>'
+        f'<td class="num" data-stat="errors">{row.errors}</td></tr>'
     )
 
 

@@ -12,7 +12,7 @@ import statistics
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -21,6 +21,7 @@ from offpath.local.lambda_env import Invocation
 from offpath.local.provision import Provisioned
 from offpath.local.schedules import LocalSchedule
 from offpath.ops.messages import DeadMessage
+from offpath.ops.status import QueueCounts
 from offpath.store import Job, JobStatus
 
 # A local table is small; past this many items the list is of a sample (and says so).
@@ -32,14 +33,38 @@ IN_QUEUE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED})
 T = TypeVar("T")
 
 
+def _queue_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1] if url else ""
+
+
+@dataclass(frozen=True)
+class PoolResources:
+    """One pool as provisioned locally: its queue, dead-letter queue and worker function."""
+
+    name: str
+    queue_url: str
+    dlq_url: str  # "" when the queue has no redrive target
+    function: str  # the worker's logical id ("" when unknown)
+
+    @property
+    def queue_name(self) -> str:
+        return _queue_name(self.queue_url)
+
+    @property
+    def dlq_name(self) -> str:
+        return _queue_name(self.dlq_url)
+
+
 @dataclass(frozen=True)
 class JobsResources:
     """The default pool's queue and dead-letter queue, and the job table, as provisioned
-    locally (found by :mod:`offpath.location`'s rules, whatever the template calls them)."""
+    locally (found by :mod:`offpath.location`'s rules, whatever the template calls them);
+    ``pools``: every pool, the default one first."""
 
     queue_url: str
     dlq_url: str  # "" when the queue has no redrive target (the DLQ views are then off)
     table_name: str
+    pools: tuple[PoolResources, ...] = ()
 
     @property
     def queue_name(self) -> str:
@@ -56,7 +81,15 @@ class JobsResources:
             return None
         location = provisioned.location
         pool = location.pool()
-        return cls(pool.queue_url, pool.dlq_url, location.table_name)
+        pools = sorted(
+            location.pools.values(), key=lambda p: (p.name != location.default_pool, p.name)
+        )
+        return cls(
+            pool.queue_url,
+            pool.dlq_url,
+            location.table_name,
+            tuple(PoolResources(p.name, p.queue_url, p.dlq_url, p.function) for p in pools),
+        )
 
 
 @dataclass(frozen=True)
@@ -230,3 +263,37 @@ def summarize(invocations: Iterable[Invocation]) -> list[FunctionSummary]:
         )
         for name, runs in sorted(by_function.items())
     ]
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    """One pool on the overview: its queue's and DLQ's latest counts, its worker's runs."""
+
+    pool: PoolResources
+    queue: QueueCounts | None  # None: not sampled yet
+    dlq: QueueCounts | None  # None: no DLQ, or not sampled yet
+    invocations: int
+    errors: int
+
+
+def pool_rows(
+    pools: Iterable[PoolResources],
+    latest: Callable[[str], QueueCounts | None],
+    summaries: Sequence[FunctionSummary],
+) -> list[PoolRow]:
+    """Each pool with its queues' counts (``latest``, by queue name) and the invocations
+    of its worker function (from :func:`summarize`)."""
+    by_function = {s.function: s for s in summaries}
+    rows = []
+    for pool in pools:
+        summary = by_function.get(pool.function) if pool.function else None
+        rows.append(
+            PoolRow(
+                pool,
+                latest(pool.queue_name),
+                latest(pool.dlq_name) if pool.dlq_url else None,
+                summary.invocations if summary else 0,
+                summary.errors if summary else 0,
+            )
+        )
+    return rows
