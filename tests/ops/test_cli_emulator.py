@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from functions.shared.tasks import build_report_archive
 from standardwebhooks.webhooks import Webhook
 from typer.testing import CliRunner
 
 from offpath.cli import app
 from offpath.local.control import ControlServer, write_state
 from offpath.ops.status import SCAN_LIMIT
-from offpath.producer import JobRequest, request
+from offpath.producer import JobRequest, Producer, request
 from offpath.store import Job, JobStatus
 from tests.ops.conftest import OpsStack
 from tests.ops.tasks import ops_fails_until_fixed, ops_noop
@@ -252,3 +253,40 @@ def test_without_a_stack_or_environment_the_running_offpath_dev_is_the_target(
     assert status["target"] == f"offpath dev at {ops.emulator.endpoint}"
     assert status["dead_letter_queue"]["visible"] == 1
     assert status["queue"]["url"] == ops.queue_url
+
+
+def test_status_under_offpath_dev_counts_each_pools_worker_invocations(
+    ops: OpsStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a heavy job run by the heavy pool's worker
+    assert ops.emulator.provisioned is not None
+    pools = ops.emulator.provisioned.location.pools
+    producer = Producer(ops.target.clients.sqs, ops.queue_url, ops.store, pools=pools)
+    archive = build_report_archive.validate({"user_id": 7, "months": 1, "rows_per_month": 1})
+    producer.enqueue(JobRequest(build_report_archive, archive))
+    ops.emulator.drain()
+    ran = Counter(invocation.function for invocation in ops.emulator.invocations)
+    assert ran["HeavyWorkerFunction"] >= 1
+
+    # WHEN the status is read from the running offpath dev
+    control = ControlServer(ops.emulator).start()
+    try:
+        monkeypatch.chdir(tmp_path)
+        write_state(control.state())
+        status = _json("status")
+        table = _run("status", "--once")
+    finally:
+        control.stop()
+
+    # THEN each pool shows its own worker's invocations, as the emulator recorded them
+    heavy, default = status["pools"]["heavy"]["worker"], status["pools"]["default"]["worker"]
+    assert (heavy["function"], heavy["invocations"]) == (
+        "HeavyWorkerFunction",
+        ran["HeavyWorkerFunction"],
+    )
+    assert (default["function"], default["invocations"]) == (
+        "WorkerFunction",
+        ran["WorkerFunction"],
+    )
+    assert "offpath dev" in heavy["note"]
+    assert table.exit_code == 0 and "HeavyWorkerFunction" in table.stdout

@@ -116,6 +116,10 @@ def status_view(report: StatusReport) -> RenderableType:
     notes = {
         c.oldest_age_note for c in (report.queue, report.dead_letter_queue) if c.oldest_age_note
     }
+    workers = Table("pool", "worker", "invocations", "source", title="workers")
+    for name, runs in report.workers.items():
+        ran = "-" if runs.invocations is None else str(runs.invocations)
+        workers.add_row(escape(name), escape(runs.function), ran, escape(runs.note))
     jobs = Table("status", "jobs", title="job records")
     for status, count in sorted(report.jobs.by_status.items()):
         jobs.add_row(status, str(count))
@@ -129,7 +133,8 @@ def status_view(report: StatusReport) -> RenderableType:
         f"{report.jobs.scanned} items a bounded Scan read; not the whole table[/]"
     )
     oldest = [f"[dim]oldest: {escape(note)}[/]" for note in sorted(notes)]
-    return Group(queues, *oldest, jobs, latest, sample)
+    shown = [workers] if report.workers else []
+    return Group(queues, *oldest, *shown, jobs, latest, sample)
 
 
 def _queue_name(url: str) -> str:

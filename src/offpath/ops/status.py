@@ -8,9 +8,12 @@ Example:
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -103,6 +106,8 @@ class StatusReport:
     # Every pool by name: (its queue, its dead-letter queue); the default's are the two
     # above. Empty when the reader was given no pools.
     pools: dict[str, tuple[QueueCounts, QueueCounts | None]] = field(default_factory=dict)
+    # Every pool's worker function by pool name, and how often it ran (see WorkerRuns).
+    workers: dict[str, WorkerRuns] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,6 +119,7 @@ class StatusReport:
                 name: {
                     "queue": asdict(queue),
                     "dead_letter_queue": asdict(dead) if dead is not None else None,
+                    "worker": asdict(self.workers[name]) if name in self.workers else None,
                 }
                 for name, (queue, dead) in self.pools.items()
             },
@@ -125,6 +131,88 @@ class StatusReport:
                 "latest": [_job_json(job) for job in self.jobs.latest],
             },
         }
+
+
+@dataclass(frozen=True)
+class WorkerRuns:
+    """A pool's worker function and its invocations (None: unknown, ``note`` says why)."""
+
+    function: str
+    invocations: int | None
+    note: str
+
+
+# Reads the invocations of these functions: {function: (count or None, note)}.
+CountInvocations = Callable[[Sequence[str]], Mapping[str, tuple[int | None, str]]]
+
+
+class LambdaInvocations:
+    """On AWS: the ``AWS/Lambda`` ``Invocations`` metric's sum over the last 10 minutes,
+    one GetMetricStatistics per function, cached for a minute (CloudWatch has the
+    metric a minute or two late)."""
+
+    def __init__(
+        self,
+        cloudwatch: MetricStatistics,
+        *,
+        clock: Clock = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        cache_s: float = METRIC_CACHE_S,
+    ) -> None:
+        self.cloudwatch = cloudwatch
+        self.clock = clock
+        self.monotonic = monotonic
+        self.cache_s = cache_s
+        self._cache: dict[str, tuple[float, tuple[int | None, str]]] = {}
+
+    def __call__(self, functions: Sequence[str]) -> dict[str, tuple[int | None, str]]:
+        """Read at most once a minute per function (as :class:`OldestAge`)."""
+        counts = {}
+        for function in functions:
+            cached = self._cache.get(function)
+            if cached is None or self.monotonic() - cached[0] >= self.cache_s:
+                cached = (self.monotonic(), self._read(function))
+                self._cache[function] = cached
+            counts[function] = cached[1]
+        return counts
+
+    def _read(self, function: str) -> tuple[int | None, str]:
+        now = self.clock()
+        try:
+            response = self.cloudwatch.get_metric_statistics(
+                Namespace="AWS/Lambda",
+                MetricName="Invocations",
+                Dimensions=[{"Name": "FunctionName", "Value": function}],
+                StartTime=now - METRIC_WINDOW,
+                EndTime=now,
+                Period=60,
+                Statistics=["Sum"],
+            )
+        except ClientError as exc:
+            return None, f"CloudWatch refused: {exc.response.get('Error', {}).get('Code')}"
+        points: list[Mapping[str, Any]] = list(response.get("Datapoints", []))
+        return int(sum(p["Sum"] for p in points)), "CloudWatch, the last 10 minutes"
+
+
+class EmulatorInvocations:
+    """Locally: the invocations ``offpath dev`` recorded since it started, from its control
+    API's ``GET /invocations`` (one request; the URL is the loopback one its state file
+    gives, never one from input)."""
+
+    def __init__(self, control_url: str, *, timeout_s: float = 5.0) -> None:
+        self.control_url = control_url.rstrip("/")
+        self.timeout_s = timeout_s
+
+    def __call__(self, functions: Sequence[str]) -> dict[str, tuple[int | None, str]]:
+        url = f"{self.control_url}/invocations"
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout_s) as response:  # noqa: S310 -- loopback
+                runs: list[dict[str, Any]] = json.loads(response.read())
+        except (OSError, ValueError) as exc:
+            return {function: (None, f"offpath dev's control API: {exc}") for function in functions}
+        counts = Counter(run.get("function") for run in runs)
+        note = "offpath dev, since it started"
+        return {function: (counts.get(function, 0), note) for function in functions}
 
 
 class OldestAge:
@@ -194,8 +282,10 @@ class StatusReader:
         clock: Clock = utcnow,
         scan_limit: int = SCAN_LIMIT,
         pools: Mapping[str, PoolLocation] | None = None,
+        invocations: CountInvocations | None = None,
     ) -> None:
         self.pools = dict(pools or {})
+        self.invocations = invocations
         self.sqs = sqs
         self.dynamodb = dynamodb
         self.queue_url = queue_url
@@ -218,6 +308,7 @@ class StatusReader:
             target=target.describe(),
             oldest_age=None if target.local else OldestAge(target.clients.cloudwatch),
             pools=target.location.pools,
+            invocations=_invocations_of(target),
         )
 
     def read(self) -> StatusReport:
@@ -237,7 +328,20 @@ class StatusReader:
             dead_letter_queue=dead,
             jobs=self._jobs(),
             pools=pools,
+            workers=self._workers(),
         )
+
+    def _workers(self) -> dict[str, WorkerRuns]:
+        functions = {name: pool.function for name, pool in self.pools.items() if pool.function}
+        if self.invocations is None:
+            counts: Mapping[str, tuple[int | None, str]] = {}
+        else:
+            counts = self.invocations(sorted(set(functions.values())))
+        unknown = (None, "no source of invocations for this target")
+        return {
+            name: WorkerRuns(function, *counts.get(function, unknown))
+            for name, function in functions.items()
+        }
 
     def _queue(self, url: str) -> QueueCounts:
         counts = queue_counts(self.sqs, url)
@@ -256,6 +360,13 @@ class StatusReader:
         # "latest" is the newest of that sample.
         sample = scan_jobs(self.dynamodb, self.table_name, self.scan_limit)
         return JobsSample(sample.scanned, sample.by_status, sample.latest[:LATEST_JOBS])
+
+
+def _invocations_of(target: Target) -> CountInvocations | None:
+    """On AWS, CloudWatch; under ``offpath dev``, its control API; else none known."""
+    if not target.local:
+        return LambdaInvocations(target.clients.cloudwatch)
+    return EmulatorInvocations(target.control) if target.control else None
 
 
 def scan_jobs(dynamodb: DynamoDBClient, table_name: str, limit: int) -> JobsSample:

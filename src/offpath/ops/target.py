@@ -83,6 +83,7 @@ class Target:
     # The default worker's settings as the target knows them (offpath dev: from the
     # template), for commands that import tasks as that worker would.
     environment: Mapping[str, str] = field(default_factory=dict)
+    control: str = ""  # offpath dev's control API ("" for other targets)
 
     @property
     def pool(self) -> PoolLocation:
@@ -238,6 +239,7 @@ def _from_dev(options: TargetOptions, session_factory: SessionFactory) -> Target
         clients=clients,
         location=state.location,
         environment=state.environment,
+        control=state.control,
     )
 
 
