@@ -160,3 +160,30 @@ def test_purge_empties_the_dlq_after_a_confirmation(dev: DevStack, page: Page) -
     assert "deleted for good" in questions[0]
     expect(page.locator("#dlq tr[data-message-id]")).to_have_count(0)
     expect(page.locator("#dlq")).to_contain_text("The dead-letter queue is empty.")
+
+
+def test_a_pools_page_acts_on_that_pools_dead_letters(dev: DevStack, page: Page) -> None:
+    assert dev.emulator.clients is not None and dev.emulator.provisioned is not None
+    heavy = dev.emulator.provisioned.location.pools["heavy"]
+    # The shape the worker writes (offpath.deadletters): the reason and ids as attributes.
+    dev.emulator.clients.sqs.send_message(
+        QueueUrl=heavy.dlq_url,
+        MessageBody="{}",
+        MessageAttributes={
+            "offpath.reason": {"DataType": "String", "StringValue": "permanent_error"},
+            "offpath.job_id": {"DataType": "String", "StringValue": "heavy-dead-1"},
+            "offpath.task": {"DataType": "String", "StringValue": "build_report_archive"},
+        },
+    )
+    page.goto(dev.dashboard_url)
+    questions = _accept_confirmations(page)
+    page.locator('#queues tr[data-pool="heavy"]').get_by_role("link", name="heavy").click()
+    expect(page).to_have_url(re.compile(r"\?pool=heavy"))
+    expect(page.locator('#dlq tr[data-job-id="heavy-dead-1"]')).to_have_count(1)
+
+    page.locator("#dlq").get_by_role("button", name="Purge").click()
+
+    expect(page.locator("#flash")).to_contain_text("Purged the dead-letter queue")
+    assert "deleted for good" in questions[0]
+    expect(page.locator('#dlq tr[data-job-id="heavy-dead-1"]')).to_have_count(0)
+    expect(page.locator("#dlq")).to_contain_text("HeavyDeadLetterQueue")

@@ -308,6 +308,7 @@ def test_the_pools_table_has_a_row_per_pool_with_its_counts_and_worker_runs() ->
         assert f'data-stat="{stat}">{value}<' in heavy_row
     assert 'data-stat="invocations">7<' in heavy_row and 'data-stat="errors">1<' in heavy_row
     assert "HeavyWorkerFunction" in heavy_row and "HeavyDLQ" in heavy_row
+    assert '<a href="/?pool=heavy#dlq">heavy</a>' in heavy_row
     bare_row = html.split('<tr data-pool="bare">')[1].split("</tr>")[0]
     assert 'data-stat="visible">-<' in bare_row and 'data-stat="dead">-<' in bare_row
     assert pools_part([]) == ""

@@ -6,6 +6,9 @@ every two seconds. The only writes are the explicit actions, each a POST:
 
 - ``/dashboard/dlq/redrive`` ``{"message_id": ...}`` or ``{"all": true}``
 - ``/dashboard/dlq/purge``
+
+each with an optional ``"pool"`` (the default pool's DLQ without one); ``GET /?pool=NAME``
+lists that pool's dead letters. Redrive sends them to that pool's own queue.
 - ``/dashboard/schedules/{name}/fire``
 
 The DLQ actions go through :class:`offpath.ops.dlq.DeadLetters`, the engine of
@@ -43,6 +46,7 @@ from offpath.local.dashboard.sources import (
     DeadLetterListing,
     JobFilter,
     JobsResources,
+    PoolResources,
     oldest_dead_letter,
     oldest_in_queue,
     pool_rows,
@@ -104,6 +108,15 @@ class Response:
         return cls(status, json.dumps(data, default=str).encode(), "application/json")
 
 
+@dataclass(frozen=True)
+class PoolLetters:
+    """One pool's dead-letter queue: the engine of ``offpath dlq`` and its listing."""
+
+    pool: PoolResources
+    letters: DeadLetters
+    listing: DeadLetterListing
+
+
 class ActionRefused(Exception):
     """An action that cannot be done as asked: ``status`` says why, as HTTP would."""
 
@@ -134,19 +147,32 @@ class Dashboard:
         self.window_s = window_s
         self.resources = JobsResources.of(emulator.provisioned)
         self.store: DynamoDBJobStore | None = None
-        self.letters: DeadLetters | None = None
+        self.letters: DeadLetters | None = None  # the default pool's
         self.dead_letters: DeadLetterListing | None = None
+        self.pools: dict[str, PoolResources] = {}
+        self.pool_letters: dict[str, PoolLetters] = {}  # each pool with a DLQ
+        self.default_pool = ""
         if self.resources is not None:
             self.store = DynamoDBJobStore(
                 emulator.clients.dynamodb, self.resources.table_name, clock=emulator.clock.now
             )
-        if self.resources is not None and self.store is not None and self.resources.dlq_url:
-            # No long polling: moto answers from one place, so an empty short poll is
-            # an empty queue, and each peek hides the messages for milliseconds only.
-            self.letters = DeadLetters(
-                emulator.clients.sqs, self.resources.dlq_url, self.store, wait_time_s=0
+            self.pools = {pool.name: pool for pool in self.resources.pools}
+            self.default_pool = next(
+                (p.name for p in self.resources.pools if p.queue_url == self.resources.queue_url),
+                "",
             )
-            self.dead_letters = DeadLetterListing(self.letters.peek)
+            for pool in self.resources.pools:
+                if not pool.dlq_url:
+                    continue
+                # No long polling: moto answers from one place, so an empty short poll is
+                # an empty queue, and each peek hides the messages for milliseconds only.
+                letters = DeadLetters(emulator.clients.sqs, pool.dlq_url, self.store, wait_time_s=0)
+                self.pool_letters[pool.name] = PoolLetters(
+                    pool, letters, DeadLetterListing(letters.peek)
+                )
+            default = self.pool_letters.get(self.default_pool)
+            if default is not None:
+                self.letters, self.dead_letters = default.letters, default.listing
         self.sampler = Sampler(self._read_queues, every_s=sample_every_s, window_s=window_s)
 
     def start(self) -> Dashboard:
@@ -173,7 +199,13 @@ class Dashboard:
         api_url = self.emulator.api_url
         if not segments:
             chosen = JobFilter.from_query(request.query)
-            parts = self.parts(chosen)
+            pool = request.query.get("pool") or self.default_pool
+            if self.resources is not None and pool not in self.pools:
+                error = self._unknown_pool(pool)
+                if request.wants_json:
+                    return Response.json({"error": error}, 404)
+                return Response.html(pages.not_found_page(f"/?pool={pool}", api_url), 404)
+            parts = self.parts(chosen, pool)
             if request.wants_json:
                 return self._parts_response(parts)
             return Response.html(
@@ -194,13 +226,13 @@ class Dashboard:
         return Response.json({"parts": parts, "updated": time.strftime("%H:%M:%S")})
 
     # ------------------------------------------------------------------ reading
-    def parts(self, chosen: JobFilter) -> dict[str, str]:
-        """Every part of the dashboard page, rendered now."""
+    def parts(self, chosen: JobFilter, pool: str | None = None) -> dict[str, str]:
+        """Every part of the dashboard page, rendered now; the dead letters of ``pool``
+        (the default pool's when None)."""
         now = self.emulator.clock.now()
         jobs = self._jobs()
         dead = self._dead()
         invocations = list(self.emulator.invocations)  # one C-level copy: no torn read
-        dlq_counts = self._latest(self._dlq_name)
         summaries = summarize(invocations)
         pools = self.resources.pools if self.resources else ()
         parts = {
@@ -208,17 +240,30 @@ class Dashboard:
             + queues_part(self._cards(jobs, dead, now), now=time.time(), window_s=self.window_s),
             "jobs": jobs_part(jobs, chosen, now),
             "task-options": task_filter_options(jobs, chosen),
-            "dlq": (
-                dlq_part(dead, now, visible=dlq_counts.visible if dlq_counts else None)
-                if self.dead_letters
-                else '<p class="none">The jobs\' queue has no dead-letter queue.</p>'
-            ),
+            "dlq": self._dlq_part(pool or self.default_pool, dead, now),
             "schedules": schedules_part(schedule_rows(self.emulator.schedules, now), now),
             "invocations": invocations_part(invocations, summaries),
         }
         if self.sampler.last_error:
             parts["queues"] += f'<p class="warning">{h(self.sampler.last_error)}</p>'
         return parts
+
+    def _dlq_part(self, pool: str, default_dead: list[DeadMessage], now: datetime) -> str:
+        if pool == self.default_pool:
+            if self.dead_letters is None:
+                return '<p class="none">The jobs\' queue has no dead-letter queue.</p>'
+            counts = self._latest(self._dlq_name)
+            return dlq_part(default_dead, now, visible=counts.visible if counts else None)
+        found = self.pool_letters.get(pool)
+        if found is None:
+            return f'<p class="none">The pool {h(pool)}\'s queue has no dead-letter queue.</p>'
+        counts = self._latest(found.pool.dlq_name)
+        head = (
+            f'<p class="pool-dlq" data-pool="{h(pool)}">Pool <strong>{h(pool)}</strong>: '
+            f"{h(found.pool.dlq_name)}, redriven to {h(found.pool.queue_name)}. "
+            '<a href="/#dlq">the default pool\'s</a></p>'
+        )
+        return head + dlq_part(self._dead(found), now, visible=counts.visible if counts else None)
 
     def job_parts(self, job_id: str) -> dict[str, str]:
         """The job page's one part."""
@@ -228,7 +273,12 @@ class Dashboard:
                 job = self.store.get(job_id)
             except JobNotFound:
                 job = None
-        dead = [m for m in self._dead() if m.job_id == job_id]
+        dead = [
+            m
+            for found in self.pool_letters.values()
+            for m in self._dead(found)
+            if m.job_id == job_id
+        ]
         now = self.emulator.clock.now()
         return {"job": job_part(job, job_id, dead, now, self._deliveries(job))}
 
@@ -254,15 +304,13 @@ class Dashboard:
             return {}
         sqs = self.emulator.clients.sqs
         counts = {self._queue_name: queue_counts(sqs, self.resources.queue_url)}
-        if self.dead_letters is not None:
-            with self.dead_letters.lock:  # never in the middle of our own peek
-                counts[self._dlq_name] = queue_counts(sqs, self.resources.dlq_url)
-        # The other pools' queues (the dashboard peeks no DLQ but the default pool's).
         for pool in self.resources.pools:
             if pool.queue_name not in counts:
                 counts[pool.queue_name] = queue_counts(sqs, pool.queue_url)
-            if pool.dlq_url and pool.dlq_name not in counts:
-                counts[pool.dlq_name] = queue_counts(sqs, pool.dlq_url)
+            found = self.pool_letters.get(pool.name)
+            if found is not None and pool.dlq_name not in counts:
+                with found.listing.lock:  # never in the middle of our own peek
+                    counts[pool.dlq_name] = queue_counts(sqs, pool.dlq_url)
         return counts
 
     def _latest(self, name: str) -> QueueCounts | None:
@@ -274,14 +322,16 @@ class Dashboard:
             return None
         return scan_jobs(self.emulator.clients.dynamodb, self.resources.table_name, SCAN_LIMIT)
 
-    def _dead(self) -> list[DeadMessage]:
-        if self.dead_letters is None:
+    def _dead(self, found: PoolLetters | None = None) -> list[DeadMessage]:
+        """``found``'s dead letters, the default pool's when None."""
+        found = found or self.pool_letters.get(self.default_pool)
+        if found is None:
             return []
-        counts = self._latest(self._dlq_name)
+        counts = self._latest(found.pool.dlq_name)
         # Counts moving (a new dead letter, one redriven elsewhere) force a new peek.
         if counts is None:
-            return self.dead_letters.messages(None)
-        return self.dead_letters.messages((counts.visible, counts.total), counts.visible)
+            return found.listing.messages(None)
+        return found.listing.messages((counts.visible, counts.total), counts.visible)
 
     def _cards(
         self, jobs: JobsSample | None, dead: list[DeadMessage], now: datetime
@@ -322,7 +372,7 @@ class Dashboard:
             if segments == ["dlq", "redrive"]:
                 message = self._redrive(body)
             elif segments == ["dlq", "purge"]:
-                message = self._purge()
+                message = self._purge(body)
             elif len(segments) == 3 and segments[0] == "schedules" and segments[2] == "fire":
                 message = self._fire(segments[1])
             else:
@@ -331,13 +381,28 @@ class Dashboard:
             self.sampler.wake()
         return message
 
-    def _letters(self) -> tuple[DeadLetterListing, DeadLetters, JobsResources]:
-        if self.dead_letters is None or self.letters is None or self.resources is None:
+    def _unknown_pool(self, pool: str) -> str:
+        return f"no pool {pool!r}; the pools: {', '.join(self.pools) or 'none'}"
+
+    def _letters(
+        self, body: dict[str, Any]
+    ) -> tuple[DeadLetterListing, DeadLetters, PoolResources]:
+        pool = body.get("pool", self.default_pool)
+        if not isinstance(pool, str):
+            raise ActionRefused(400, '"pool" must be a pool\'s name')
+        if self.resources is None:
             raise ActionRefused(404, "the jobs' queue has no dead-letter queue")
-        return self.dead_letters, self.letters, self.resources
+        if pool not in self.pools:
+            raise ActionRefused(404, self._unknown_pool(pool))
+        found = self.pool_letters.get(pool)
+        if found is None:
+            if pool == self.default_pool:
+                raise ActionRefused(404, "the jobs' queue has no dead-letter queue")
+            raise ActionRefused(404, f"the pool {pool}'s queue has no dead-letter queue")
+        return found.listing, found.letters, found.pool
 
     def _redrive(self, body: dict[str, Any]) -> str:
-        listing, letters, where = self._letters()
+        listing, letters, where = self._letters(body)
         if body.get("all") is True:
             result = listing.act(lambda: letters.redrive(None, to_url=where.queue_url))
             return _redrive_message(result, "every message", where.queue_name)
@@ -349,8 +414,8 @@ class Dashboard:
             raise ActionRefused(404, f"message {message_id} is no longer in the dead-letter queue")
         return _redrive_message(result, f"message {message_id}", where.queue_name)
 
-    def _purge(self) -> str:
-        listing, letters, _ = self._letters()
+    def _purge(self, body: dict[str, Any]) -> str:
+        listing, letters, _ = self._letters(body)
         purged = listing.act(letters.purge)
         return f"Purged the dead-letter queue: about {purged} message(s) deleted."
 

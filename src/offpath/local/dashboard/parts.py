@@ -110,7 +110,8 @@ def _pool_row(row: PoolRow) -> str:
     counts = "".join(f'<td class="num" data-stat="{key}">{_count(v)}</td>' for key, v in cells)
     dead = dlq.total if dlq else None
     return (
-        f'<tr data-pool="{h(pool.name)}"><td>{h(pool.name)}</td>'
+        f'<tr data-pool="{h(pool.name)}">'
+        f'<td><a href="{h(path_url(query={"pool": pool.name}))}#dlq">{h(pool.name)}</a></td>'
         f'<td title="{h(pool.queue_url)}">{h(pool.queue_name)}</td>{counts}'
         f'<td title="{h(pool.dlq_url)}">{h(pool.dlq_name or "-")}</td>'
         f'<td class="num" data-stat="dead">{_count(dead)}</td>'

@@ -79,10 +79,16 @@
     }
     button.disabled = true;
     try {
+      // The page's pool (?pool=NAME) goes with every action; the server's default otherwise.
+      const body = JSON.parse(button.dataset.body || "{}");
+      const pool = new URLSearchParams(location.search).get("pool");
+      if (pool && body.pool === undefined) {
+        body.pool = pool;
+      }
       const response = await fetch(button.dataset.post, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: button.dataset.body || "{}",
+        body: JSON.stringify(body),
       });
       const answer = await response.json();
       show(response.ok ? answer.message : answer.error, !response.ok);
@@ -107,6 +113,10 @@
   if (filters) {
     filters.addEventListener("change", () => {
       const query = new URLSearchParams();
+      const pool = new URLSearchParams(location.search).get("pool");
+      if (pool) {
+        query.set("pool", pool); // the filters keep the page's pool
+      }
       for (const [key, value] of new FormData(filters)) {
         if (value) {
           query.set(key, value);
