@@ -32,7 +32,7 @@ from offpath.errors import InvalidJobRequest, PermanentError
 
 MAX_URL_CHARS = 2048
 TIMEOUT_S = 5.0
-SECRET_PREFIX = "whsec_"  # noqa: S105  # nosec B105 -- the format's prefix, not a secret
+SECRET_PREFIX = "whsec_"  # the format's prefix, not a secret  # noqa: S105  # nosec B105
 
 Resolver = Callable[[str, int], Sequence[str]]
 
