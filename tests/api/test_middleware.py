@@ -53,6 +53,9 @@ def test_api_prefix(event: dict[str, Any], prefix: str) -> None:
         ),
         ([(b"x-correlation-id", b"bad value")], {"requestContext": {"requestId": "r-1"}}, "r-1"),
         ([], {"requestContext": {"requestId": "r-1"}}, "r-1"),
+        # An HTTP API's request ids are base64: about 1 in 32 starts with "+" or "/".
+        ([], {"requestContext": {"requestId": "+dFD2ahNmoAMEJp="}}, "+dFD2ahNmoAMEJp="),
+        ([], {"requestContext": {"requestId": "/dFD2ahNmoAMEJp="}}, "/dFD2ahNmoAMEJp="),
     ],
 )
 def test_correlation_id_for(

@@ -23,6 +23,8 @@ CORRELATION_HEADER = "X-Correlation-Id"
 # Wide enough for UUIDs, API Gateway request ids ("YvOJfgUYIAMEMrA=") and trace
 # ids; narrow enough that the value is safe in logs, headers and the envelope.
 CORRELATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:=+/@-]{0,127}")
+# API Gateway's own request id: an HTTP API's is base64 ("+" or "/" may come first).
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/@-]{1,128}")
 
 # A stage or base path, as API Gateway allows them; anything else is ignored.
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)+")
@@ -35,7 +37,7 @@ def correlation_id_for(scope: Scope) -> str:
         return header
     event = scope.get("aws.event") or {}
     request_id = (event.get("requestContext") or {}).get("requestId")
-    if isinstance(request_id, str) and CORRELATION_ID.fullmatch(request_id):
+    if isinstance(request_id, str) and REQUEST_ID.fullmatch(request_id):
         return request_id
     return uuid.uuid4().hex
 
