@@ -19,18 +19,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0, help="the first run's seed")
     parser.add_argument("--fault-rate", type=float, default=0.25, help="per AWS call")
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="stop after this long, runs done or not"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     bad: dict[int, list[str]] = {}
+    runs = 0
     with simulation() as sim:
         for seed in range(args.seed, args.seed + args.runs):
+            if args.seconds is not None and time.monotonic() - started > args.seconds:
+                break
+            runs += 1
             problems = sim.run(seed, args.fault_rate)
             if problems:
                 bad[seed] = problems
                 print(json.dumps({"seed": seed, "violations": problems}), flush=True)
         faults = sim.faults
     summary = {
-        "runs": args.runs,
+        "runs": runs,
         "first_seed": args.seed,
         "faults_injected": faults,
         "runs_with_violations": len(bad),

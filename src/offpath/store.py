@@ -43,6 +43,8 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# The ``dead_letter`` attribute while a dead job's letter may not be in its DLQ yet.
+DEAD_LETTER_PENDING = "pending"
 FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.DEAD, JobStatus.CANCELLED})
 
 
@@ -91,6 +93,9 @@ class Job:
     progress_at: datetime | None = None
     cancel_requested_at: datetime | None = None
     callback_url: str | None = None
+    dead_reason: str | None = None  # why it died (a DeadReason's value)
+    # Dead, and its dead letter not known to be sent: the next delivery sends it.
+    dead_letter_pending: bool = False
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Job:
@@ -122,6 +127,8 @@ class Job:
             progress_at=s.moment("progress_at"),
             cancel_requested_at=s.moment("cancel_requested_at"),
             callback_url=s.text("callback_url"),
+            dead_reason=s.text("dead_reason"),
+            dead_letter_pending=s.text("dead_letter") == DEAD_LETTER_PENDING,
         )
 
 
@@ -165,6 +172,7 @@ class Claim:
     status: JobStatus | None = None
     lease_until: datetime | None = None
     cancel_requested: bool = False  # claimed, but someone asked to cancel it: do not run
+    held: Job | None = None  # a refused claim: the record as it was
 
 
 @dataclass(frozen=True)
@@ -195,7 +203,16 @@ class JobStore(Protocol):
 
     def fail(self, job_id: str, attempt: int, error: JobError, retry_in_s: int) -> bool: ...
 
-    def bury(self, job_id: str, error: JobError, attempt: int | None = None) -> bool: ...
+    def bury(
+        self, job_id: str, error: JobError, attempt: int | None = None, reason: str = ""
+    ) -> bool:
+        """Mark the job dead, its dead letter pending (:meth:`dead_letter_sent` clears it).
+
+        A repeat for the same attempt while the letter is pending is True again.
+        """
+        ...
+
+    def dead_letter_sent(self, job_id: str) -> bool: ...
 
     def get(self, job_id: str) -> Job: ...
 
@@ -378,18 +395,44 @@ class DynamoDBJobStore:
             },
         )
 
-    def bury(self, job_id: str, error: JobError, attempt: int | None = None) -> bool:
+    def bury(
+        self, job_id: str, error: JobError, attempt: int | None = None, reason: str = ""
+    ) -> bool:
         return self._finish(
             job_id,
             attempt,
             "SET #status = :status, finished_at = :now, updated_at = :now, "
-            "last_error_type = :etype, last_error_message = :emsg REMOVE lease_until",
+            "last_error_type = :etype, last_error_message = :emsg, "
+            "dead_reason = :reason, dead_letter = :pending REMOVE lease_until",
             {
                 ":status": _s(JobStatus.DEAD),
                 ":etype": _s(error.type),
                 ":emsg": _s(error.message or "-"),
+                ":reason": _s(reason or "-"),
+                ":pending": _s(DEAD_LETTER_PENDING),
             },
+            # Why: a write whose answer was lost (it took effect) is repeated; the
+            # record it left, dead with its letter pending, is this same bury.
+            again="(#status = :status AND dead_letter = :pending)",
         )
+
+    def dead_letter_sent(self, job_id: str) -> bool:
+        """The dead job's letter is in its DLQ: a later copy of its message is only
+        acknowledged. False if the record is not dead (a redrive got there first)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                UpdateExpression="REMOVE dead_letter",
+                ConditionExpression="#status = :dead",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":dead": _s(JobStatus.DEAD)},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise StoreError(f"cannot update job {job_id}: {exc}") from exc
+        return True
 
     def _finish(
         self,
@@ -398,6 +441,7 @@ class DynamoDBJobStore:
         update: str,
         values: dict[str, AttributeValueTypeDef],
         names: dict[str, str] | None = None,
+        again: str | None = None,
     ) -> bool:
         values = {**values, ":now": _n(self._now())}
         if attempt is None:
@@ -414,6 +458,8 @@ class DynamoDBJobStore:
             condition = "#status = :running AND attempts = :attempt"
             values[":attempt"] = _n(attempt)
             values[":running"] = _s(JobStatus.RUNNING)
+        if again is not None:
+            condition = f"({condition}) OR {again}"
         try:
             self.client.update_item(
                 TableName=self.table_name,
@@ -583,7 +629,7 @@ class DynamoDBJobStore:
                 UpdateExpression=(
                     "SET #status = :queued, attempts = :zero, updated_at = :now, "
                     "redrives = if_not_exists(redrives, :zero) + :one "
-                    "REMOVE finished_at, next_attempt_at, lease_until"
+                    "REMOVE finished_at, next_attempt_at, lease_until, dead_reason, dead_letter"
                 ),
                 # Why: only a job that gave up (dead), or whose message SQS moved to the
                 # DLQ between attempts (failed, then maxReceiveCount), may run again. A
@@ -645,7 +691,7 @@ def _status_of(exc: JobNotCancellable) -> JobStatus | None:
 def _refused(held: Job, now_s: float) -> Claim:
     """Why a claim was refused, from the record as it was."""
     if held.status in FINAL_STATUSES:
-        return Claim(ClaimKind.DONE, held.attempts, held.status)
+        return Claim(ClaimKind.DONE, held.attempts, held.status, held=held)
     if held.status is JobStatus.FAILED:
         return Claim(ClaimKind.BUSY, held.attempts, held.status, held.next_attempt_at)
     lease = held.lease_until

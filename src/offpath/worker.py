@@ -8,6 +8,7 @@ deletes only the records that are done (``ReportBatchItemFailures``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import re
@@ -48,7 +49,7 @@ from offpath.joblog import logs_info, success_line, write_line
 from offpath.location import DEFAULT_POOL, PoolLocation
 from offpath.metrics import UNKNOWN_TASK, MetricsSink, TaskMetricsSink
 from offpath.records import SQSRecord
-from offpath.store import Claim, ClaimKind, JobError, JobStatus, JobStore
+from offpath.store import Claim, ClaimKind, Job, JobError, JobStatus, JobStore
 from offpath.tasks import Task, TaskRegistry
 from offpath.tracing import parent_from
 
@@ -439,6 +440,10 @@ class Worker:
             # cannot reset the record, so the message's own mark does it here.
             self.store.requeue(envelope.job_id)
             claim = claim_it()
+        if claim.kind is ClaimKind.DONE and claim.held and claim.held.dead_letter_pending:
+            # Buried by an invocation that died, or whose DLQ send failed, before its
+            # dead letter was known to be sent: this copy sends it.
+            return self._send_pending_letter(record, envelope, claim.held)
         if claim.kind is ClaimKind.DONE:
             self.logger.info("job already finished; acknowledging", extra={"status": claim.status})
             # Again, in case the attempt that finished it died before enqueueing its
@@ -604,20 +609,23 @@ class Worker:
         reason: DeadReason | None = None,
         callback_url: str | None = None,
     ) -> Outcome:
-        """DLQ first, then the record: the message is safe before the job says dead.
+        """The record (dead, its letter pending), the DLQ, then the letter marked sent.
 
-        Then the webhook, if the job asked for one.
+        Each step may fail before or after it took effect, and the message is
+        acknowledged only after the last: a record write that fails leaves the
+        message to come back and bury again (the write is idempotent); a DLQ send
+        that fails leaves it to come back to a dead record whose letter is pending,
+        and that copy sends the letter (:meth:`_send_pending_letter`). So a dead job
+        never stays ``running``, is never run again, and reaches its DLQ once (twice
+        only if the send's answer is lost, or the process dies between the send and
+        the mark: SQS has no deduplication for standard queues). Then the webhook.
         """
         error = JobError.from_exception(exc)
         letter = DeadLetter(reason or _reason_for(exc), error, ids[0], ids[1], attempt or 0)
-        if not self.dead_letters.send(record, letter):
-            # A body at the SQS limit leaves no room for attributes: the message is in
-            # the DLQ all the same, and its reason is in this log line.
-            self.logger.error(
-                "dead letter sent without its attributes (body at the SQS limit)",
-                extra={"reason": letter.reason, "message_id": record.message_id},
-            )
-        if ids[0] is not None and self._record_dead(ids[0], error, attempt):
+        marked = ids[0] is not None and self._record_dead(ids[0], letter, attempt)
+        self._send_letter(record, letter)
+        if marked and ids[0] is not None:
+            self._letter_sent(ids[0])
             self._ended(ids[0], JobStatus.DEAD, callback_url, ids[1] or UNKNOWN_TASK)
         self.logger.error(
             "job sent to the dead-letter queue",
@@ -628,21 +636,52 @@ class Worker:
         # Reported as success: Lambda then deletes it from its queue.
         return Outcome.DEAD
 
-    def _record_dead(self, job_id: str, error: JobError, attempt: int | None) -> bool:
-        """Mark the record dead, after its dead letter was sent.
+    def _send_pending_letter(self, record: SQSRecord, envelope: Envelope, held: Job) -> Outcome:
+        """Send the dead letter a dead record says may not have been sent."""
+        reason = DeadReason.MAX_ATTEMPTS
+        with contextlib.suppress(ValueError):
+            reason = DeadReason(held.dead_reason or reason)
+        error = held.last_error or JobError("Unknown", "-")
+        letter = DeadLetter(reason, error, envelope.job_id, held.task, held.attempts)
+        self._send_letter(record, letter)
+        self._letter_sent(envelope.job_id)
+        self._ended(envelope.job_id, JobStatus.DEAD, envelope.callback_url, held.task)
+        self.logger.error(
+            "job sent to the dead-letter queue",
+            extra={"reason": letter.reason, "error_type": error.type, "job_id": envelope.job_id},
+        )
+        self._metric("JobsDead", held.task if held.task in self.registry else UNKNOWN_TASK)
+        return Outcome.DEAD
 
-        A failure here still acknowledges the message: it is safe in the DLQ, and a
-        copy coming back would run a dead job again and dead-letter it twice. A
-        record left ``running`` is claimed by no one (its attempts are spent) and a
-        redrive of its dead letter requeues it.
+    def _send_letter(self, record: SQSRecord, letter: DeadLetter) -> None:
+        if not self.dead_letters.send(record, letter):
+            # A body at the SQS limit leaves no room for attributes: the message is in
+            # the DLQ all the same, and its reason is in this log line.
+            self.logger.error(
+                "dead letter sent without its attributes (body at the SQS limit)",
+                extra={"reason": letter.reason, "message_id": record.message_id},
+            )
+
+    def _record_dead(self, job_id: str, letter: DeadLetter, attempt: int | None) -> bool:
+        """Mark the record dead, its letter pending, before the letter is sent.
+
+        Tried twice; a second failure raises, and the message, not acknowledged,
+        comes back to bury again. False: the record is not this attempt's to close
+        (missing, or another attempt holds it); the letter is sent all the same.
         """
-        for try_ in (1, 2):
-            try:
-                return self.store.bury(job_id, error, attempt)
-            except (OffpathError, BotoCoreError) as exc:
-                if try_ == 2:
-                    self.logger.error("dead job's record not written", extra=_error_fields(exc))
-        return False
+        try:
+            return self.store.bury(job_id, letter.error, attempt, letter.reason)
+        except (OffpathError, BotoCoreError) as exc:
+            self.logger.warning("dead job's record not written; again", extra=_error_fields(exc))
+        return self.store.bury(job_id, letter.error, attempt, letter.reason)
+
+    def _letter_sent(self, job_id: str) -> None:
+        try:
+            self.store.dead_letter_sent(job_id)
+        except (OffpathError, BotoCoreError) as exc:
+            # The job is dead and its letter in the DLQ; only a later copy of its
+            # message would send a second letter.
+            self.logger.warning("dead letter not marked sent", extra=_error_fields(exc))
 
     def _change_visibility(self, record: SQSRecord, timeout_s: int) -> None:
         queue_url = _queue_url(record.event_source_arn)

@@ -14,7 +14,7 @@ import functions.shared.tasks as example_tasks
 import pytest
 
 from offpath.deadletters import DeadReason
-from offpath.errors import EnqueueError, JobNotFound
+from offpath.errors import EnqueueError, JobNotFound, PermanentError
 from offpath.oneoff import ScheduleError
 from offpath.producer import IdempotencyConflict, JobRequest, request
 from offpath.retry import Backoff
@@ -192,15 +192,72 @@ def test_a_lost_record_write_after_the_dead_letter_neither_reruns_nor_doubles(
     assert ("UpdateItem", "before") in faults.raised
 
 
-def _arm_after_first(faults: Faults, operation: str) -> Any:
+def _arm_after_first(faults: Faults, operation: str, times: int = 1) -> Any:
     calls = []
 
     def arm(**_: Any) -> None:
         calls.append(1)
-        if len(calls) == 1:  # once the first call (the claim) passed, the next one fails
-            faults.add(operation, "before", read_timeout)
+        if len(calls) == 1:  # once the first call (the claim) passed, the next ones fail
+            faults.add(operation, "before", read_timeout, times)
 
     return arm
+
+
+# A permanent error's attempt whose end was never written is one that died: with
+# attempts left, the message's next copy runs it again, as after a crash there.
+@pytest.mark.parametrize(("reason", "runs_expected"), [("max_attempts", 1), ("permanent_error", 2)])
+def test_a_dead_job_whose_record_writes_all_fail_ends_dead_once_not_running(
+    stack: Stack, reason: str, runs_expected: int
+) -> None:
+    tasks = TaskRegistry()
+    runs: list[int] = []
+
+    @tasks.task(max_attempts=1 if reason == "max_attempts" else 3)
+    def doomed() -> None:
+        runs.append(1)
+        raise ConnectionError("503") if reason == "max_attempts" else PermanentError("bad")
+
+    job = stack.producer.enqueue(request(doomed))
+    faults = Faults().attach(stack.clients.dynamodb)
+    # The claim passes; every write that would mark the job dead fails, this invocation.
+    stack.clients.dynamodb.meta.events.register(
+        "after-call.dynamodb.UpdateItem", _arm_after_first(faults, "UpdateItem", times=2)
+    )
+
+    stack.drain(stack.worker(tasks))
+    faults._planned.clear()
+    stack.clock.advance(361)  # past any visibility: a message left would be back
+    stack.drain(stack.worker(tasks))
+
+    record = stack.store.get(job.job_id)
+    assert (record.status, record.attempts, len(runs)) == (JobStatus.DEAD, *[runs_expected] * 2)
+    [letter] = stack.dead_letters()
+    assert letter.reason == reason
+    assert faults.raised == [("UpdateItem", "before")] * 2
+
+
+def test_a_dead_letter_that_never_left_is_sent_by_the_messages_next_copy(stack: Stack) -> None:
+    tasks = TaskRegistry()
+    runs: list[int] = []
+
+    @tasks.task(max_attempts=1)
+    def doomed() -> None:
+        runs.append(1)
+        raise ConnectionError("503")
+
+    job = stack.producer.enqueue(request(doomed))
+    faults = Faults().attach(stack.clients.sqs).add("SendMessage", "before", connection_error)
+
+    stack.drain(stack.worker(tasks))
+    assert (stack.dead_letters(), stack.store.get(job.job_id).dead_letter_pending) == ([], True)
+    stack.clock.advance(361)
+    stack.drain(stack.worker(tasks))
+
+    record = stack.store.get(job.job_id)
+    assert (record.status, record.dead_letter_pending, runs) == (JobStatus.DEAD, False, [1])
+    [letter] = stack.dead_letters()
+    assert (letter.reason, letter.attempts) == (DeadReason.MAX_ATTEMPTS, 1)
+    assert faults.raised == [("SendMessage", "before")]
 
 
 def test_a_last_attempt_that_died_unfinished_is_dead_lettered_not_run_again(
