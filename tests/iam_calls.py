@@ -114,6 +114,14 @@ def role_allows(role: dict[str, Any], resources: dict[str, Any]) -> set[Need]:
     return allowed
 
 
+def _invoked(target: Any, resources: dict[str, Any]) -> Any:
+    """The function a FunctionName names: itself, or through one of its aliases."""
+    ref = target.get("Ref") if isinstance(target, dict) else None
+    if isinstance(ref, str) and resources.get(ref, {}).get("Type") == "AWS::Lambda::Alias":
+        return resources[ref]["Properties"]["FunctionName"]
+    return target
+
+
 def platform_needs(function: str, resources: dict[str, Any]) -> set[Need]:
     """What AWS itself does with a function's role, read from the template."""
     props = resources[function]["Properties"]
@@ -128,13 +136,14 @@ def platform_needs(function: str, resources: dict[str, Any]) -> set[Need]:
     )
     for logical_id, resource in resources.items():
         kind, p = resource["Type"], resource.get("Properties", {})
-        if kind == "AWS::Lambda::EventSourceMapping" and p.get("FunctionName") == {"Ref": function}:
+        invoked = _invoked(p.get("FunctionName"), resources)
+        if kind == "AWS::Lambda::EventSourceMapping" and invoked == {"Ref": function}:
             queue = p["EventSourceArn"]["Fn::GetAtt"][0]
             needs |= {
                 (f"sqs:{a}", queue)
                 for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
             }
-        if kind == "AWS::Lambda::EventInvokeConfig" and p.get("FunctionName") == {"Ref": function}:
+        if kind == "AWS::Lambda::EventInvokeConfig" and invoked == {"Ref": function}:
             destination = p.get("DestinationConfig", {}).get("OnFailure", destination)
         del logical_id
     target = destination.get("Destination") if destination else None

@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from offpath import invocation
+from offpath import invocation, snapstart
 from offpath.aws import Clients, deferred
 from offpath.errors import ConfigurationError
 from offpath.location import DEFAULT_POOL
@@ -89,9 +89,15 @@ def per_container(build: Callable[[], T]) -> PerContainer[T]:
 
 
 def new_container() -> None:
-    """Forget everything built :func:`per_container`, as a cold start would."""
+    """Forget everything built :func:`per_container`, as a cold start would (and as a
+    SnapStart restore needs: :mod:`offpath.snapstart`)."""
     for cached in list(_containers):
         cached.cache_clear()
+
+
+# With SnapStart, each restored environment forgets what the snapshot's INIT built
+# here; otherwise this does nothing.
+snapstart.install()
 
 
 def load_tasks(settings: Settings, target: TaskRegistry = registry) -> TaskRegistry:

@@ -34,6 +34,7 @@ NEVER = (
     "aws_lambda_powertools.utilities.batch",  # loads Powertools' parser models with pydantic
     "aws_lambda_powertools.utilities.data_classes",  # every event source's class
     "aws_lambda_powertools.utilities.parser",
+    "snapshot_restore_py",  # SnapStart's hooks: only in a SnapStart INIT
 )
 # Never in a function that serves no HTTP route.
 WEB = ("fastapi", "starlette", "mangum")
@@ -51,7 +52,9 @@ print(json.dumps({"init": loaded, "traced": sorted(sys.modules)}))
 """
 
 
-def _loaded(function: str, *, tracing_on: bool = False) -> dict[str, list[str]]:
+def _loaded(
+    function: str, *, tracing_on: bool = False, snap_start: bool = False
+) -> dict[str, list[str]]:
     handler = TEMPLATE["Resources"][function]["Properties"]["Handler"]
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OFFPATH_", "POWERTOOLS_"))
@@ -65,6 +68,8 @@ def _loaded(function: str, *, tracing_on: bool = False) -> dict[str, list[str]]:
         env["LAMBDA_TASK_ROOT"] = str(ROOT)
     else:
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    if snap_start:  # as Lambda sets it when it makes a SnapStart snapshot
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, handler.rsplit(".", 1)[0], "trace" if tracing_on else ""],
         cwd=ROOT,
@@ -105,3 +110,10 @@ def test_the_gate_sees_the_tracer_when_tracing_is_on() -> None:
 
     assert "aws_xray_sdk" not in loaded["init"]
     assert "aws_xray_sdk" in loaded["traced"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_snapstart_init_registers_the_restore_hooks(function: str) -> None:
+    # The module name NEVER keeps out is the one a SnapStart INIT loads: every
+    # function's handler registers offpath's hooks there (offpath.snapstart).
+    assert "snapshot_restore_py" in _loaded(function, snap_start=True)["init"]

@@ -61,7 +61,8 @@ def mappings(cfn: JsonDict) -> dict[str, JsonDict]:
     found = {}
     for resource in cfn["Resources"].values():
         if resource["Type"] == "AWS::Lambda::EventSourceMapping":
-            found[resource["Properties"]["FunctionName"]["Ref"]] = resource["Properties"]
+            alias = cfn["Resources"][resource["Properties"]["FunctionName"]["Ref"]]
+            found[alias["Properties"]["FunctionName"]["Ref"]] = resource["Properties"]
     return found
 
 

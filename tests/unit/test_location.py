@@ -105,6 +105,35 @@ def test_cloudformation_event_source_mappings_are_workers_too() -> None:
     )
 
 
+def test_a_mapping_that_invokes_an_alias_is_its_functions() -> None:
+    # SAM's AutoPublishAlias points the mapping at the alias (a deployed stack's
+    # processed template); the pool's function, and its OFFPATH_POOL, are the alias's.
+    pool = {"Variables": {"OFFPATH_POOL": "orders"}}
+    template = {
+        "Resources": {
+            "Orders": queue("OrdersDead"),
+            "OrdersDead": queue(),
+            "Ledger": TABLE,
+            "Fulfil": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": pool}},
+            "FulfilAliaslive": {
+                "Type": "AWS::Lambda::Alias",
+                "Properties": {"Name": "live", "FunctionName": {"Ref": "Fulfil"}},
+            },
+            "Mapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "EventSourceArn": get_att("Orders"),
+                    "FunctionName": {"Ref": "FulfilAliaslive"},
+                },
+            },
+        }
+    }
+
+    assert discover(template).pools == {
+        "orders": PoolLayout("orders", "Orders", "OrdersDead", "Fulfil")
+    }
+
+
 def test_a_queue_without_redrive_has_no_dead_letter_queue() -> None:
     template = copy.deepcopy(SHOP)
     template["Resources"]["Orders"] = queue()

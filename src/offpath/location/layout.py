@@ -4,7 +4,8 @@
 their long form) and returns a :class:`Layout` in logical ids:
 
 - a **pool** for every function with an SQS event source (a SAM ``SQS`` event, or an
-  ``AWS::Lambda::EventSourceMapping``): the queue it names, and that queue's
+  ``AWS::Lambda::EventSourceMapping`` naming the function or one of its aliases, as
+  SAM's ``AutoPublishAlias`` makes it): the queue it names, and that queue's
   ``RedrivePolicy`` target as the pool's dead-letter queue;
 - the **table** the functions' ``OFFPATH_TABLE_NAME`` names, else the template's only
   ``AWS::DynamoDB::Table``;
@@ -42,6 +43,7 @@ POOL_NAME = "OFFPATH_POOL"  # a worker function's own setting: the name of its p
 SAM_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 QUEUE = "AWS::SQS::Queue"
+ALIAS = "AWS::Lambda::Alias"
 TABLE = "AWS::DynamoDB::Table"
 SCHEDULE_GROUP_TYPE = "AWS::Scheduler::ScheduleGroup"
 
@@ -208,9 +210,19 @@ def _consumers(resources: Mapping[str, JsonDict]) -> Iterator[tuple[str, str]]:
                     yield logical_id, str(queue)
         elif kind == "AWS::Lambda::EventSourceMapping":
             queue = _get_att(props.get("EventSourceArn"))
-            function = _ref(props.get("FunctionName")) or _get_att(props.get("FunctionName"))
+            function = _invoked(resources, props.get("FunctionName"))
             if _is(resources, queue, QUEUE) and function in resources:
                 yield str(function), str(queue)
+
+
+def _invoked(resources: Mapping[str, JsonDict], name: Any) -> str | None:
+    """The function a ``FunctionName`` names (``!Ref``, ``!GetAtt``), itself or through
+    one of its aliases."""
+    target = _ref(name) or _get_att(name)
+    if _is(resources, target, ALIAS):
+        alias = resources[str(target)].get("Properties") or {}
+        return _ref(alias.get("FunctionName")) or _get_att(alias.get("FunctionName"))
+    return target
 
 
 def _pools(
