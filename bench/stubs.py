@@ -86,10 +86,23 @@ class InMemoryJobStore:
     def fail(self, job_id: str, attempt: int, error: JobError, retry_in_s: int) -> bool:
         return self._finish(job_id, attempt, JobStatus.FAILED, last_error=error)
 
-    def bury(self, job_id: str, error: JobError, attempt: int | None = None) -> bool:
-        if job_id not in self.jobs:
+    def bury(
+        self, job_id: str, error: JobError, attempt: int | None = None, reason: str = ""
+    ) -> bool:
+        held = self.jobs.get(job_id)
+        if held is None:
             return False
-        return self._finish(job_id, attempt, JobStatus.DEAD, last_error=error)
+        if held.status is JobStatus.DEAD and held.dead_letter_pending:
+            return True  # a repeat of this bury (as DynamoDBJobStore.bury)
+        changes = {"last_error": error, "dead_reason": reason or "-", "dead_letter_pending": True}
+        return self._finish(job_id, attempt, JobStatus.DEAD, **changes)
+
+    def dead_letter_sent(self, job_id: str) -> bool:
+        held = self.jobs.get(job_id)
+        if held is None or held.status is not JobStatus.DEAD:
+            return False
+        self.jobs[job_id] = replace(held, dead_letter_pending=False)
+        return True
 
     def _finish(self, job_id: str, attempt: int | None, status: JobStatus, **changes: Any) -> bool:
         held = self.jobs.get(job_id)
