@@ -20,7 +20,6 @@ from hypothesis import settings
 from schemathesis.checks import positive_data_acceptance, unsupported_method
 
 from offpath.local.emulator import Emulator, EmulatorOptions
-from tests import iam_calls
 from tests.emulator.conftest import TEST_BACKEND
 from tests.support import TEMPLATE
 
@@ -41,10 +40,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         api_port=0,
         background=False,
         backend=TEST_BACKEND,
-        extra_environment={
-            "EXAMPLE_OUTBOX": str(tmp_path_factory.mktemp("http") / "outbox"),
-            **iam_calls.function_environment(),
-        },
+        extra_environment={"EXAMPLE_OUTBOX": str(tmp_path_factory.mktemp("http") / "outbox")},
     )
     with Emulator(options, log=lambda line: None) as running:
         yield running
