@@ -73,6 +73,10 @@ class Faults:
         self._planned.append((operation, when, fault, times))
         return self
 
+    def clear(self) -> None:
+        """Drop the faults not raised yet."""
+        self._planned.clear()
+
     def attach(self, client: Any) -> Faults:
         client.meta.events.register("before-call", self._before)
         client.meta.events.register("after-call", self._after)

@@ -623,18 +623,7 @@ class Worker:
         error = JobError.from_exception(exc)
         letter = DeadLetter(reason or _reason_for(exc), error, ids[0], ids[1], attempt or 0)
         marked = ids[0] is not None and self._record_dead(ids[0], letter, attempt)
-        self._send_letter(record, letter)
-        if marked and ids[0] is not None:
-            self._letter_sent(ids[0])
-            self._ended(ids[0], JobStatus.DEAD, callback_url, ids[1] or UNKNOWN_TASK)
-        self.logger.error(
-            "job sent to the dead-letter queue",
-            extra={"reason": letter.reason, **_error_fields(exc), "job_id": ids[0]},
-        )
-        registered = ids[1] if ids[1] in self.registry else None
-        self._metric("JobsDead", registered or UNKNOWN_TASK)
-        # Reported as success: Lambda then deletes it from its queue.
-        return Outcome.DEAD
+        return self._dead_letter(record, letter, marked, callback_url, _error_fields(exc))
 
     def _send_pending_letter(self, record: SQSRecord, envelope: Envelope, held: Job) -> Outcome:
         """Send the dead letter a dead record says may not have been sent."""
@@ -643,17 +632,19 @@ class Worker:
             reason = DeadReason(held.dead_reason or reason)
         error = held.last_error or JobError("Unknown", "-")
         letter = DeadLetter(reason, error, envelope.job_id, held.task, held.attempts)
-        self._send_letter(record, letter)
-        self._letter_sent(envelope.job_id)
-        self._ended(envelope.job_id, JobStatus.DEAD, envelope.callback_url, held.task)
-        self.logger.error(
-            "job sent to the dead-letter queue",
-            extra={"reason": letter.reason, "error_type": error.type, "job_id": envelope.job_id},
-        )
-        self._metric("JobsDead", held.task if held.task in self.registry else UNKNOWN_TASK)
-        return Outcome.DEAD
+        fields = {"error_type": error.type}
+        return self._dead_letter(record, letter, True, envelope.callback_url, fields)
 
-    def _send_letter(self, record: SQSRecord, letter: DeadLetter) -> None:
+    def _dead_letter(
+        self,
+        record: SQSRecord,
+        letter: DeadLetter,
+        marked: bool,
+        callback_url: str | None,
+        fields: dict[str, str],
+    ) -> Outcome:
+        """Send ``letter``; ``marked``: the record says dead, its letter pending, so
+        mark the letter sent and end the job (its event, its webhook)."""
         if not self.dead_letters.send(record, letter):
             # A body at the SQS limit leaves no room for attributes: the message is in
             # the DLQ all the same, and its reason is in this log line.
@@ -661,6 +652,17 @@ class Worker:
                 "dead letter sent without its attributes (body at the SQS limit)",
                 extra={"reason": letter.reason, "message_id": record.message_id},
             )
+        if marked and letter.job_id is not None:
+            self._letter_sent(letter.job_id)
+            self._ended(letter.job_id, JobStatus.DEAD, callback_url, letter.task or UNKNOWN_TASK)
+        self.logger.error(
+            "job sent to the dead-letter queue",
+            extra={"reason": letter.reason, **fields, "job_id": letter.job_id},
+        )
+        registered = letter.task if letter.task in self.registry else None
+        self._metric("JobsDead", registered or UNKNOWN_TASK)
+        # Reported as success: Lambda then deletes it from its queue.
+        return Outcome.DEAD
 
     def _record_dead(self, job_id: str, letter: DeadLetter, attempt: int | None) -> bool:
         """Mark the record dead, its letter pending, before the letter is sent.

@@ -167,15 +167,8 @@ def test_a_second_copy_of_a_failed_jobs_message_waits_for_the_backoff(stack: Sta
 def test_a_lost_record_write_after_the_dead_letter_neither_reruns_nor_doubles(
     stack: Stack,
 ) -> None:
-    tasks = TaskRegistry()
-    runs: list[int] = []
-
-    @tasks.task(max_attempts=1)
-    def doomed() -> None:
-        runs.append(1)
-        raise ConnectionError("503")
-
-    job = stack.producer.enqueue(request(doomed))
+    tasks, runs = _doomed()
+    job = stack.producer.enqueue(request(tasks.get("doomed")))
     faults = Faults().attach(stack.clients.dynamodb)
     # The claim's UpdateItem passes; the one that marks the job dead is lost once.
     stack.clients.dynamodb.meta.events.register(
@@ -190,6 +183,19 @@ def test_a_lost_record_write_after_the_dead_letter_neither_reruns_nor_doubles(
     assert len(stack.dead_letters()) == 1
     assert stack.store.get(job.job_id).status is JobStatus.DEAD
     assert ("UpdateItem", "before") in faults.raised
+
+
+def _doomed(*, max_attempts: int = 1, permanent: bool = False) -> tuple[TaskRegistry, list[int]]:
+    """A registry whose task ``doomed`` always fails (for good, if ``permanent``); its runs."""
+    tasks = TaskRegistry()
+    runs: list[int] = []
+
+    @tasks.task(max_attempts=max_attempts)
+    def doomed() -> None:
+        runs.append(1)
+        raise PermanentError("bad") if permanent else ConnectionError("503")
+
+    return tasks, runs
 
 
 def _arm_after_first(faults: Faults, operation: str, times: int = 1) -> Any:
@@ -209,15 +215,9 @@ def _arm_after_first(faults: Faults, operation: str, times: int = 1) -> Any:
 def test_a_dead_job_whose_record_writes_all_fail_ends_dead_once_not_running(
     stack: Stack, reason: str, runs_expected: int
 ) -> None:
-    tasks = TaskRegistry()
-    runs: list[int] = []
-
-    @tasks.task(max_attempts=1 if reason == "max_attempts" else 3)
-    def doomed() -> None:
-        runs.append(1)
-        raise ConnectionError("503") if reason == "max_attempts" else PermanentError("bad")
-
-    job = stack.producer.enqueue(request(doomed))
+    permanent = reason == "permanent_error"
+    tasks, runs = _doomed(max_attempts=3 if permanent else 1, permanent=permanent)
+    job = stack.producer.enqueue(request(tasks.get("doomed")))
     faults = Faults().attach(stack.clients.dynamodb)
     # The claim passes; every write that would mark the job dead fails, this invocation.
     stack.clients.dynamodb.meta.events.register(
@@ -225,7 +225,7 @@ def test_a_dead_job_whose_record_writes_all_fail_ends_dead_once_not_running(
     )
 
     stack.drain(stack.worker(tasks))
-    faults._planned.clear()
+    faults.clear()
     stack.clock.advance(361)  # past any visibility: a message left would be back
     stack.drain(stack.worker(tasks))
 
@@ -237,15 +237,8 @@ def test_a_dead_job_whose_record_writes_all_fail_ends_dead_once_not_running(
 
 
 def test_a_dead_letter_that_never_left_is_sent_by_the_messages_next_copy(stack: Stack) -> None:
-    tasks = TaskRegistry()
-    runs: list[int] = []
-
-    @tasks.task(max_attempts=1)
-    def doomed() -> None:
-        runs.append(1)
-        raise ConnectionError("503")
-
-    job = stack.producer.enqueue(request(doomed))
+    tasks, runs = _doomed()
+    job = stack.producer.enqueue(request(tasks.get("doomed")))
     faults = Faults().attach(stack.clients.sqs).add("SendMessage", "before", connection_error)
 
     stack.drain(stack.worker(tasks))

@@ -8,15 +8,14 @@ and its task modules are imported as Lambda's INIT and first invocation would.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from samtranslator.yaml_helper import yaml_parse
+
+from tests.support import python_json
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = yaml_parse((ROOT / "template.yaml").read_text(encoding="utf-8"))
@@ -70,17 +69,8 @@ def _loaded(
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
     if snap_start:  # as Lambda sets it when it makes a SnapStart snapshot
         env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, handler.rsplit(".", 1)[0], "trace" if tracing_on else ""],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, list[str]] = json.loads(done.stdout.splitlines()[-1])
+    module, trace = handler.rsplit(".", 1)[0], "trace" if tracing_on else ""
+    result: dict[str, list[str]] = python_json(_PROBE, module, trace, env=env)
     return result
 
 

@@ -9,11 +9,8 @@ fork does that a restore does not: :mod:`random` reseeding itself in the child).
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import subprocess
-import sys
 from typing import Any, cast
 
 import pytest
@@ -23,7 +20,7 @@ from moto import mock_aws
 from offpath import snapstart
 from offpath.aws import Clients
 from offpath.runtime import per_container
-from tests.support import ROOT
+from tests.support import ROOT, python_json
 
 
 def _authorizations(client: Any) -> list[str]:
@@ -153,17 +150,7 @@ def _restored(hooks: bool) -> dict[str, Any]:
         OFFPATH_TASK_MODULES="functions.shared.tasks",
         POWERTOOLS_TRACE_DISABLED="true",
     )
-    done = subprocess.run(
-        [sys.executable, "-c", _LIFECYCLE, "hooks" if hooks else "none"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    result: dict[str, Any] = python_json(_LIFECYCLE, "hooks" if hooks else "none", env=env)
     return result
 
 
