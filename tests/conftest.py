@@ -18,10 +18,13 @@ from offpath.testing import OffpathStack
 from tests import iam_calls
 from tests.support import TEMPLATE
 
-# Every function's AWS calls, recorded across the suite (tests/iam_calls.py); checked
-# against template.yaml's roles at the end when OFFPATH_IAM_CHECK=1 (scripts/test).
+# Every function's AWS calls, recorded across the suite (tests/iam_calls.py) and set
+# against template.yaml's roles at the end: OFFPATH_IAM_CHECK=report prints what a
+# role lacks or allows needlessly, OFFPATH_IAM_CHECK=1 fails on it (scripts/test, when
+# it runs the whole suite). Read now, before the tests' environment is isolated.
 iam_calls.install()
-IAM_CALLS = Path(__file__).resolve().parent.parent / ".pytest-iam"
+IAM_CHECK = os.environ.get("OFFPATH_IAM_CHECK", "")
+IAM_SUMMARY: list[str] = []  # the check's lines, for the end of the terminal summary
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -29,24 +32,42 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    # The controller (or a run without workers), before any worker starts.
     if not _is_worker(session.config):
-        IAM_CALLS.mkdir(exist_ok=True)
-        for old in IAM_CALLS.glob("*.json"):
-            old.unlink()
+        iam_calls.clear(iam_calls.DUMPS)
 
 
+# Last: after the session's fixtures are torn down (their function processes have
+# written their calls). A pytest-xdist worker writes its own calls before it reports
+# itself finished; the controller's session ends after every worker has, so it
+# checks once, on everything.
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     name = config.workerinput["workerid"] if _is_worker(config) else "main"  # type: ignore[attr-defined]
-    IAM_CALLS.mkdir(exist_ok=True)
-    iam_calls.dump(IAM_CALLS / f"{name}.json")
-    if _is_worker(config) or os.environ.get("OFFPATH_IAM_CHECK") not in ("1", "report"):
+    iam_calls.DUMPS.mkdir(exist_ok=True)
+    iam_calls.dump(iam_calls.DUMPS / f"{name}.jsonl")
+    if _is_worker(config) or IAM_CHECK not in ("1", "report"):
         return
-    missing, excess = iam_calls.report(TEMPLATE, IAM_CALLS)
-    lines = [f"IAM: missing: {m}" for m in missing] + [f"IAM: excess: {e}" for e in excess]
-    print("\n" + ("\n".join(lines) or "IAM: every role allows exactly what its function needs"))
-    if lines and os.environ["OFFPATH_IAM_CHECK"] == "1" and exitstatus == 0:
+    missing, excess = iam_calls.report(TEMPLATE, iam_calls.DUMPS)
+    lines = [f"missing: {m}" for m in missing] + [f"excess: {e}" for e in excess]
+    failing = bool(lines) and IAM_CHECK == "1"
+    if not lines:
+        lines = ["every role allows exactly what uses it"]
+    elif failing:
+        lines.append("these fail the run: the roles are in template.yaml (docs/security.md)")
+    else:
+        lines.append("printed only (OFFPATH_IAM_CHECK=report): this run saw some calls only")
+    IAM_SUMMARY[:] = lines
+    if failing and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if IAM_SUMMARY:
+        terminalreporter.section("least privilege (tests/iam_calls.py)")
+        for line in IAM_SUMMARY:
+            terminalreporter.line(f"IAM: {line}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

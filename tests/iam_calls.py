@@ -1,84 +1,95 @@
 """Least privilege from what the code does: each function's AWS calls, recorded across
 the test suite, against its role in template.yaml.
 
-A handler registered on every botocore session (``BUILTIN_HANDLERS``) records each
-call made while a template function runs in the test's process (the harness sets
-``AWS_LAMBDA_FUNCTION_NAME`` to its logical id): its IAM action and the template
-resource it names. :func:`check` adds what AWS does with the role on the function's
-behalf (the SQS event source mapping, logs, X-Ray, the on-failure destination,
-Powertools idempotency's documented actions), then reports every action a role
-lacks and every action it allows that nothing needs.
+Every call a template function makes is recorded (:mod:`tests.iam_record.iam_recorder`):
+in the test's process, where offpath.testing runs the handlers and the tests drive
+the API's app; and in the emulator's function processes, which load the recorder
+through the ``sitecustomize`` of ``tests/iam_record`` (:func:`function_environment`)
+and write their calls as they make them. :func:`check` adds what AWS does with the
+role on the function's behalf (the SQS event source mapping, logs, X-Ray, the
+on-failure destination, Powertools idempotency's documented actions) and what
+EventBridge Scheduler does with the roles it is given, then names every action a
+role lacks and every action it allows that nothing needs (docs/security.md).
+
+The conftest merges what each process wrote at the end of the session
+(``OFFPATH_IAM_CHECK``: ``report`` prints the findings, ``1`` fails on them).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.handlers
 
-Need = tuple[str, str]  # (IAM action, template logical id, or "*")
+from tests.iam_record import iam_recorder
+from tests.support import ROOT, TEMPLATE
 
-# API operations whose IAM action has another name.
-ACTION_OF = {
-    "SendMessageBatch": "SendMessage",
-    "DeleteMessageBatch": "DeleteMessage",
-    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
-}
-# Where each service names its resource in a call's parameters.
-RESOURCE_PARAMS = ("QueueUrl", "TableName", "GroupName", "SecretId", "FunctionName")
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+Need = tuple[str, str]  # (IAM action, template logical id, or "*")
+Calls = dict[str, set[tuple[str, str, str]]]  # function -> {(action, name as called, via)}
+
+# Where each process of a session writes what it recorded (the conftest clears it).
+DUMPS = ROOT / ".pytest-iam"
+RECORDING_SITE = Path(iam_recorder.__file__).resolve().parent
 POWERTOOLS_IDEMPOTENCY = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 POWERTOOLS_IDEMPOTENCY_ALL = (*POWERTOOLS_IDEMPOTENCY, "dynamodb:DeleteItem")
 
-# function logical id -> {(action, resource name as called, via)}
-recorded: dict[str, set[tuple[str, str, str]]] = {}
-
-
-def _record(params: dict[str, Any], model: Any, **_: Any) -> None:
-    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-    if not function:
-        return
-    prefix = model.service_model.signing_name
-    action = f"{prefix}:{ACTION_OF.get(model.name, model.name)}"
-    name = next((str(params[p]) for p in RESOURCE_PARAMS if p in params), "*")
-    via = "powertools-idempotency" if _from_powertools_idempotency() else ""
-    calls = recorded.setdefault(function, set())
-    calls.add((action, name, via))
-    role_arn = (params.get("Target") or {}).get("RoleArn")
-    if role_arn:  # a schedule's target role is passed to EventBridge Scheduler
-        calls.add(("iam:PassRole", str(role_arn), ""))
-
-
-def _from_powertools_idempotency() -> bool:
-    frame = sys._getframe(2)
-    while frame is not None:
-        if "aws_lambda_powertools/utilities/idempotency" in frame.f_code.co_filename:
-            return True
-        frame = frame.f_back  # type: ignore[assignment]
-    return False
+# What this process records.
+recorder = iam_recorder.Recorder()
+as_function = iam_recorder.as_function
 
 
 def install() -> None:
-    """Record on every botocore session made from now on."""
-    entry = ("before-parameter-build", _record)
-    if entry not in botocore.handlers.BUILTIN_HANDLERS:
-        botocore.handlers.BUILTIN_HANDLERS.append(entry)
+    """Record on every botocore session this process makes from now on."""
+    recorder.install(botocore.handlers.BUILTIN_HANDLERS)
+
+
+def served_as(function: str, app: ASGIApp) -> ASGIApp:
+    """``app`` (a function's ASGI app, driven by a test client) whose requests make
+    ``function``'s calls, as they would behind its handler; the test's own calls,
+    around the requests, stay the test's."""
+
+    async def attributed(scope: Scope, receive: Receive, send: Send) -> None:
+        with as_function(function):
+            await app(scope, receive, send)
+
+    return attributed
+
+
+def function_environment(template: Path = TEMPLATE) -> dict[str, str]:
+    """What an emulator's function processes need to record their calls (for
+    ``EmulatorOptions.extra_environment``); nothing for another template than
+    template.yaml, whose functions are not the roles' business."""
+    if template.resolve() != TEMPLATE:
+        return {}
+    return {
+        "PYTHONPATH": str(RECORDING_SITE),
+        iam_recorder.DUMP_DIRECTORY_ENV: str(DUMPS),
+    }
 
 
 def dump(path: Path) -> None:
-    path.write_text(json.dumps({f: sorted(map(list, c)) for f, c in recorded.items()}))
+    iam_recorder.write(path, recorder.calls)
 
 
-def load(paths: Iterable[Path]) -> dict[str, set[tuple[str, str, str]]]:
-    merged: dict[str, set[tuple[str, str, str]]] = {}
-    for path in paths:
-        for function, calls in json.loads(path.read_text()).items():
-            merged.setdefault(function, set()).update(tuple(c) for c in calls)
+def load(paths: Iterable[Path]) -> Calls:
+    merged: Calls = {}
+    for function, action, name, via in iam_recorder.read(paths):
+        merged.setdefault(function, set()).add((action, name, via))
     return merged
+
+
+def clear(directory: Path) -> None:
+    directory.mkdir(exist_ok=True)
+    for old in [*directory.glob("*.jsonl"), *directory.glob("*.json")]:
+        old.unlink()
 
 
 # ---------------------------------------------------------------- the check
@@ -114,12 +125,26 @@ def role_allows(role: dict[str, Any], resources: dict[str, Any]) -> set[Need]:
     return allowed
 
 
-def _invoked(target: Any, resources: dict[str, Any]) -> Any:
-    """The function a FunctionName names: itself, or through one of its aliases."""
-    ref = target.get("Ref") if isinstance(target, dict) else None
-    if isinstance(ref, str) and resources.get(ref, {}).get("Type") == "AWS::Lambda::Alias":
-        return resources[ref]["Properties"]["FunctionName"]
-    return target
+def _is_function(value: Any, function: str, resources: dict[str, Any]) -> bool:
+    """Whether ``value`` (a FunctionName) is ``function``: a ``Ref`` of it, or of one of
+    its aliases (``AutoPublishAlias`` makes ``<Function>Alias<name>``, which SAM's
+    event sources then name instead of the function)."""
+    if value == {"Ref": function}:
+        return True
+    ref = value.get("Ref") if isinstance(value, dict) else None
+    alias = resources.get(ref) if isinstance(ref, str) else None
+    return (
+        alias is not None
+        and alias["Type"] == "AWS::Lambda::Alias"
+        and alias["Properties"].get("FunctionName") == {"Ref": function}
+    )
+
+
+def _may_be(value: Any, wanted: str) -> bool:
+    """Whether a property is ``wanted``, or may be under a condition (``Fn::If``)."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        return any(_may_be(branch, wanted) for branch in value["Fn::If"][1:])
+    return bool(value == wanted)
 
 
 def platform_needs(function: str, resources: dict[str, Any]) -> set[Need]:
@@ -129,55 +154,131 @@ def platform_needs(function: str, resources: dict[str, Any]) -> set[Need]:
     group = (props.get("LoggingConfig") or {}).get("LogGroup", {}).get("Ref")
     if group:
         needs |= {("logs:CreateLogStream", group), ("logs:PutLogEvents", group)}
-    if props.get("TracingConfig", {}).get("Mode") == "Active":
+    # Active tracing (here, unless TracingMode is Off): Lambda sends the function's
+    # segments with its role; the X-Ray SDK in the function only talks to Lambda's
+    # daemon over UDP, so no call of the code shows it.
+    if _may_be(props.get("TracingConfig", {}).get("Mode"), "Active"):
         needs |= {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
     destination = (
         (props.get("EventInvokeConfig") or {}).get("DestinationConfig", {}).get("OnFailure", {})
     )
-    for logical_id, resource in resources.items():
+    for resource in resources.values():
         kind, p = resource["Type"], resource.get("Properties", {})
-        invoked = _invoked(p.get("FunctionName"), resources)
-        if kind == "AWS::Lambda::EventSourceMapping" and invoked == {"Ref": function}:
+        if not _is_function(p.get("FunctionName"), function, resources):
+            continue
+        if kind == "AWS::Lambda::EventSourceMapping":
+            # The mapping polls with the function's role (what
+            # AWSLambdaSQSQueueExecutionRole grants, on this queue only).
             queue = p["EventSourceArn"]["Fn::GetAtt"][0]
             needs |= {
                 (f"sqs:{a}", queue)
                 for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
             }
-        if kind == "AWS::Lambda::EventInvokeConfig" and invoked == {"Ref": function}:
+        if kind == "AWS::Lambda::EventInvokeConfig":
             destination = p.get("DestinationConfig", {}).get("OnFailure", destination)
-        del logical_id
     target = destination.get("Destination") if destination else None
     if isinstance(target, dict) and "Fn::GetAtt" in target:
         needs.add(("sqs:SendMessage", target["Fn::GetAtt"][0]))
     return needs
 
 
-def check(
-    cfn: dict[str, Any], calls: dict[str, set[tuple[str, str, str]]]
-) -> tuple[list[str], list[str]]:
-    """(missing, excess): what each function's role lacks, and allows needlessly."""
+# What EventBridge Scheduler does with a schedule's role, by its target's type.
+SCHEDULE_TARGET_ACTIONS = {
+    "AWS::Lambda::Function": "lambda:InvokeFunction",
+    "AWS::Lambda::Alias": "lambda:InvokeFunction",
+    "AWS::SQS::Queue": "sqs:SendMessage",
+    "AWS::SNS::Topic": "sns:Publish",
+}
+
+
+def schedule_needs(resources: dict[str, Any]) -> dict[str, dict[Need, str]]:
+    """The template's own schedules (SAM makes one, and its role, per ScheduleV2
+    event): each role must let Scheduler reach the target and its dead-letter queue."""
+    needs: dict[str, dict[Need, str]] = {}
+    for schedule, resource in sorted(resources.items()):
+        if resource["Type"] != "AWS::Scheduler::Schedule":
+            continue
+        target = resource["Properties"]["Target"]
+        role_id = target["RoleArn"]["Fn::GetAtt"][0]
+        dead_letters = (target.get("DeadLetterConfig") or {}).get("Arn")
+        for arn in (target["Arn"], dead_letters):
+            for logical in _referenced(arn, resources) if arn else ():
+                action = SCHEDULE_TARGET_ACTIONS.get(resources[logical]["Type"], "?")
+                needs.setdefault(role_id, {})[(action, logical)] = (
+                    f"the schedule {schedule} needs {action} on {logical}"
+                )
+    return needs
+
+
+def _role_of(function: str, resources: dict[str, Any]) -> str | None:
+    role = resources[function]["Properties"].get("Role", {})
+    role_id = role.get("Fn::GetAtt", [None])[0] if isinstance(role, dict) else None
+    return role_id if role_id in resources else None
+
+
+Wanted = dict[Need, str]  # each need, with the words that say who needs it and why
+
+
+def function_needs(function: str, resources: dict[str, Any], calls: Calls) -> Wanted:
+    """What a function's role must allow: what Lambda does for it, and its calls."""
+    wanted = {
+        need: f"Lambda needs {need[0]} on {need[1]} for {function}"
+        for need in platform_needs(function, resources)
+    }
+    for action, name, via in calls.get(function, set()):
+        logical = _logical(name, resources)
+        wanted[(action, logical)] = f"{function} calls {action} on {logical}"
+        if via == iam_recorder.POWERTOOLS_IDEMPOTENCY:
+            for also in POWERTOOLS_IDEMPOTENCY_ALL:
+                why = f"{function} calls {also} on {logical} (Powertools idempotency)"
+                wanted.setdefault((also, logical), why)
+    return wanted
+
+
+def passed_role_needs(resources: dict[str, Any], calls: Calls) -> dict[str, Wanted]:
+    """What the roles the functions pass to a service must allow, as recorded."""
+    needs: dict[str, Wanted] = {}
+    for principal in sorted(p for p in calls if p.startswith(iam_recorder.PASSED_ROLE)):
+        role_id = _logical(principal.removeprefix(iam_recorder.PASSED_ROLE), resources)
+        for action, name, passer in calls[principal]:
+            logical = _logical(name, resources)
+            needs.setdefault(role_id, {})[(action, logical)] = (
+                f"{passer} passes {role_id} for a schedule, which needs {action} on {logical}"
+            )
+    return needs
+
+
+def check(cfn: dict[str, Any], calls: Calls) -> tuple[list[str], list[str]]:
+    """(missing, excess): what each role lacks, and what it allows that nothing needs.
+
+    The roles are each function's, each role a function passes to a service (as
+    recorded: the one-off schedules' role), and the template's schedules' roles.
+    """
     resources = cfn["Resources"]
-    missing: list[str] = []
-    excess: list[str] = []
+    needs: dict[str, Wanted] = {}
+    users: dict[str, str] = {}  # role -> who uses it, for the excess lines
     functions = [k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
     for function in sorted(functions):
-        role_ref = resources[function]["Properties"].get("Role", {})
-        role_id = role_ref.get("Fn::GetAtt", [None])[0] if isinstance(role_ref, dict) else None
-        if role_id not in resources:
-            continue
-        needs = platform_needs(function, resources)
-        for action, name, via in calls.get(function, set()):
-            logical = _logical(name, resources)
-            needs.add((action, logical))
-            if via == "powertools-idempotency":
-                needs |= {(a, logical) for a in POWERTOOLS_IDEMPOTENCY_ALL}
-        allowed = role_allows(resources[role_id], resources)
-        for action, logical in sorted(needs - allowed):
-            missing.append(f"{function} calls {action} on {logical}; {role_id} lacks it")
-        for action, logical in sorted(allowed - needs):
-            excess.append(
-                f"{role_id} allows {action} on {logical}; nothing {function} does needs it"
-            )
+        role_id = _role_of(function, resources)
+        if role_id is not None:
+            users[role_id] = f"nothing {function} does needs it"
+            needs.setdefault(role_id, {}).update(function_needs(function, resources, calls))
+    for user, found in (
+        ("nothing done with it needs it", passed_role_needs(resources, calls)),
+        ("nothing its schedules do needs it", schedule_needs(resources)),
+    ):
+        for role_id, wanted in found.items():
+            users.setdefault(role_id, user)
+            needs.setdefault(role_id, {}).update(wanted)
+    missing: list[str] = []
+    excess: list[str] = []
+    for role_id, wanted in sorted(needs.items()):
+        allowed = role_allows(resources[role_id], resources) if role_id in resources else set()
+        missing += [f"{wanted[n]}; {role_id} lacks it" for n in sorted(set(wanted) - allowed)]
+        excess += [
+            f"{role_id} allows {action} on {logical}; {users[role_id]}"
+            for action, logical in sorted(allowed - set(wanted))
+        ]
     return missing, excess
 
 
@@ -186,8 +287,6 @@ def check(
 
 def transformed_template(path: Path) -> dict[str, Any]:
     """template.yaml as the CloudFormation SAM makes of it (offline, as tests/template)."""
-    import copy
-
     from samtranslator.translator.transform import transform
     from samtranslator.yaml_helper import yaml_parse
 
@@ -216,5 +315,5 @@ def transformed_template(path: Path) -> dict[str, Any]:
 
 
 def report(template: Path, directory: Path) -> tuple[list[str], list[str]]:
-    """Merge what every test process recorded, and check the template's roles."""
-    return check(transformed_template(template), load(sorted(directory.glob("*.json"))))
+    """Merge what every process of the session recorded, and check the template's roles."""
+    return check(transformed_template(template), load(sorted(directory.glob("*.jsonl"))))

@@ -15,7 +15,12 @@ from functions.api.app import app, offpath
 from functions.api.telemetry import logger
 
 from offpath.store import DynamoDBJobStore
+from tests import iam_calls
 from tests.support import Stack
+
+# The app as ApiFunction serves it: its requests' AWS calls are ApiFunction's
+# (tests/iam_calls.py).
+API = iam_calls.served_as("ApiFunction", app)
 
 LogLines = Callable[[], list[dict[str, Any]]]
 
@@ -39,7 +44,7 @@ def api(stack: Stack) -> Iterator[Stack]:
 
 @pytest.fixture
 def client(api: Stack) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    with TestClient(API) as test_client:
         yield test_client
 
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from functions.api.app import app, offpath
+from functions.api.app import offpath
 
 from offpath.envelope import SQS_MAX_MESSAGE_BYTES
 from offpath.errors import JobNotFound
+from tests.api.conftest import API
 from tests.support import Stack
 
 REPORT = {"user_id": 42, "month": "2026-06"}
@@ -40,7 +41,7 @@ def test_healthz_answers_without_building_a_client(stack: Stack) -> None:
     offpath.reset()
     calls_before = stack.calls.count()
 
-    response = TestClient(app).get("/healthz")
+    response = TestClient(API).get("/healthz")
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
@@ -121,7 +122,7 @@ def test_report_errors_name_the_field(
 
 
 def test_status_url_is_under_the_root_path(api: Stack) -> None:
-    with TestClient(app, root_path="/Prod") as staged:
+    with TestClient(API, root_path="/Prod") as staged:
         response = staged.post("/reports", json=REPORT)
 
     body = response.json()
@@ -462,7 +463,7 @@ def test_aws_failing_is_a_503_to_retry_and_leaves_no_record(
     monkeypatch.setenv(variable, os.environ[variable] + "-gone")
     offpath.reset()
 
-    response = call(TestClient(app))
+    response = call(TestClient(API))
 
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"

@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Playwright
 from offpath.local.control import ControlServer
 from offpath.local.dashboard import Dashboard
 from offpath.local.emulator import Emulator, EmulatorOptions
+from tests import iam_calls
 from tests.support import TEMPLATE
 
 CHROMIUM = Path(os.environ.get("OFFPATH_CHROMIUM", "/usr/bin/chromium"))
@@ -74,7 +75,10 @@ def dev_stack(outbox: Path, *, sample_every_s: float = 1.0) -> Iterator[DevStack
             template=TEMPLATE,
             api_port=0,
             background=True,
-            extra_environment={"EXAMPLE_OUTBOX": str(outbox)},
+            extra_environment={
+                "EXAMPLE_OUTBOX": str(outbox),
+                **iam_calls.function_environment(),
+            },
         ),
         log=log.append,
     )

@@ -18,6 +18,7 @@ from offpath.ops.status import queue_counts
 from offpath.producer import JobRequest, Producer
 from offpath.records import SQSRecord
 from offpath.store import DynamoDBJobStore, JobError
+from tests import iam_calls
 from tests.support import TEMPLATE
 
 pytestmark = pytest.mark.emulator
@@ -32,7 +33,10 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
             template=TEMPLATE,
             api_port=0,
             background=False,
-            extra_environment={"EXAMPLE_OUTBOX": str(Path(root) / "outbox.jsonl")},
+            extra_environment={
+                "EXAMPLE_OUTBOX": str(Path(root) / "outbox.jsonl"),
+                **iam_calls.function_environment(),
+            },
         ),
         log=lambda line: None,
     )

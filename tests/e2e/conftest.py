@@ -30,6 +30,7 @@ from moto.server import ThreadedMotoServer
 
 from offpath.local.backends import DEFAULT_BACKEND, free_port
 from offpath.local.emulator import Emulator, EmulatorOptions
+from tests import iam_calls
 from tests.e2e.target import Target, from_outputs, stack_outputs
 from tests.support import TEMPLATE
 
@@ -49,7 +50,10 @@ def _emulator(backend: str, scratch: Path) -> Emulator:
         backend=backend,
         background=True,
         parameters=LOCAL_PARAMETERS,
-        extra_environment={"EXAMPLE_OUTBOX": str(scratch / "outbox.jsonl")},
+        extra_environment={
+            "EXAMPLE_OUTBOX": str(scratch / "outbox.jsonl"),
+            **iam_calls.function_environment(),
+        },
     )
     return Emulator(options, log=lambda line: None).start()
 

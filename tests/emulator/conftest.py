@@ -12,6 +12,7 @@ import pytest
 
 from offpath.local.backends import DEFAULT_BACKEND
 from offpath.local.emulator import Emulator, EmulatorOptions
+from tests import iam_calls
 
 HERE = Path(__file__).resolve().parent
 # The backend the emulator suite runs on: `OFFPATH_TEST_BACKEND=moto pytest tests/emulator`
@@ -39,6 +40,7 @@ def start_emulator(tmp_path: Path, consumer_log: Path) -> Iterator[StartEmulator
         extra = {
             "CONSUMER_LOG": str(consumer_log),
             "EXAMPLE_OUTBOX": str(tmp_path / "outbox.jsonl"),
+            **iam_calls.function_environment(template),
             **options.pop("extra_environment", {}),
         }
         log = options.pop("log", lambda line: None)

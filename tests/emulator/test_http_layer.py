@@ -20,6 +20,7 @@ from hypothesis import settings
 from schemathesis.checks import positive_data_acceptance, unsupported_method
 
 from offpath.local.emulator import Emulator, EmulatorOptions
+from tests import iam_calls
 from tests.emulator.conftest import TEST_BACKEND
 from tests.support import TEMPLATE
 
@@ -40,7 +41,10 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         api_port=0,
         background=False,
         backend=TEST_BACKEND,
-        extra_environment={"EXAMPLE_OUTBOX": str(tmp_path_factory.mktemp("http") / "outbox")},
+        extra_environment={
+            "EXAMPLE_OUTBOX": str(tmp_path_factory.mktemp("http") / "outbox"),
+            **iam_calls.function_environment(),
+        },
     )
     with Emulator(options, log=lambda line: None) as running:
         yield running

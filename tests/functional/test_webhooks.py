@@ -14,14 +14,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from functions.shared import services
+from functions.shared.tasks import build_report_archive
 from standardwebhooks.webhooks import Webhook
 
 from offpath.context import JobContext
-from offpath.errors import PermanentError
+from offpath.errors import JobNotFound, PermanentError
 from offpath.producer import JobRequest
 from offpath.store import FINAL_STATUSES, JobStatus
 from offpath.tasks import TaskRegistry
 from offpath.webhooks import DELIVERY_OPTIONS, delivery_job_id
+from tests.faults import Faults, on_every_session, refused
 from tests.support import Stack
 
 
@@ -225,3 +228,63 @@ def test_a_webhook_sent_after_the_platform_clock_moved_ahead_verifies_on_the_rec
 
     (call,) = receiver.calls
     assert _verified(stack, call)["type"] == "offpath.job.succeeded"
+
+
+# ---------------------------------------------------------------- through the functions
+
+ARCHIVE = {"user_id": 7, "months": 1, "rows_per_month": 100}
+
+
+def _archive_with_callback(stack: Stack, url: str) -> str:
+    request = JobRequest(
+        build_report_archive, build_report_archive.validate(ARCHIVE), callback_url=url
+    )
+    return stack.producer.enqueue(request).job_id
+
+
+def test_a_heavy_jobs_webhook_is_enqueued_by_its_pool_and_sent_by_the_default_one(
+    stack: Stack, receiver: Receiver
+) -> None:
+    """The template's functions, as deployed: HeavyWorkerFunction runs the job and
+    enqueues its delivery on JobsQueue; WorkerFunction signs and sends it."""
+    job_id = _archive_with_callback(stack, receiver.url)
+
+    stack.drain()
+
+    (call,) = receiver.calls
+    assert call["status_then"] is JobStatus.SUCCEEDED
+    assert _verified(stack, call)["data"]["job_id"] == job_id
+    assert [i.error for i in stack.functions["HeavyWorkerFunction"].invocations] == [None]
+    (delivery,) = stack.functions["WorkerFunction"].invocations
+    assert delivery.error is None
+
+
+def test_a_webhook_whose_enqueue_was_refused_is_enqueued_when_the_jobs_message_returns(
+    stack: Stack, receiver: Receiver
+) -> None:
+    """SQS refuses the delivery's message on the first try (surely not sent): its record
+    is removed, and the finished job's message fails, to come back and enqueue it again."""
+    job_id = _archive_with_callback(stack, receiver.url)
+    delivery_id = delivery_job_id(job_id, JobStatus.SUCCEEDED)
+    faults = Faults().add("SendMessage", "before", refused)
+
+    with on_every_session(faults):
+        stack.drain()
+
+    assert faults.raised == [("SendMessage", "before")]
+    assert stack.job(job_id).status is JobStatus.SUCCEEDED
+    assert receiver.calls == []
+    with pytest.raises(JobNotFound):
+        stack.job(delivery_id)
+
+    heavy_queue = stack.location.pools["heavy"].queue_url
+    visibility = stack.clients.sqs.get_queue_attributes(
+        QueueUrl=heavy_queue, AttributeNames=["VisibilityTimeout"]
+    )["Attributes"]["VisibilityTimeout"]
+    stack.advance(int(visibility))
+    stack.drain()
+
+    (call,) = receiver.calls
+    assert _verified(stack, call)["data"]["job_id"] == job_id
+    assert stack.job(delivery_id).status is JobStatus.SUCCEEDED
+    assert len(services.read("archive")) == 1, "the job itself ran once"

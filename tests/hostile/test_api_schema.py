@@ -37,11 +37,15 @@ from functions.api.app import app, offpath
 from hypothesis import settings
 from schemathesis.checks import positive_data_acceptance
 
+from tests import iam_calls
 from tests.support import Stack
 
 EXAMPLES = int(os.environ.get("OFFPATH_SCHEMATHESIS_EXAMPLES", "25"))
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+# The app as ApiFunction serves it: its requests' AWS calls are ApiFunction's
+# (tests/iam_calls.py).
+API = iam_calls.served_as("ApiFunction", app)
+schema = schemathesis.openapi.from_asgi("/openapi.json", API)
 
 # Rules OpenAPI cannot state: whether a task named in the body is durable decides if
 # an Idempotency-Key or a delay over 15 minutes is acceptable (a documented 422). Only
@@ -67,7 +71,7 @@ def test_every_generated_request_gets_a_declared_non_5xx_answer(
 
 @pytest.fixture
 def client(api: Stack) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    with TestClient(API) as test_client:
         yield test_client
 
 

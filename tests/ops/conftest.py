@@ -21,6 +21,7 @@ from offpath.ops.status import QueueCounts, queue_counts
 from offpath.ops.target import Target, TargetOptions, resolve_target
 from offpath.producer import Producer
 from offpath.store import DynamoDBJobStore
+from tests import iam_calls
 from tests.support import TEMPLATE
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def _emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpsStack]:
                 "EXAMPLE_OUTBOX": str(outbox),
                 "OFFPATH_TASK_MODULES": TASK_MODULES,
                 "OPS_FIXED_MARKER": str(marker),
+                **iam_calls.function_environment(),
             },
         ),
         log=lambda line: None,

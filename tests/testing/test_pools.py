@@ -6,6 +6,7 @@ On the project's template (a default pool and a heavy one), in-process on moto.
 from __future__ import annotations
 
 import json
+from unittest.mock import ANY
 
 import pytest
 from functions.shared import services
@@ -59,11 +60,14 @@ def test_a_heavy_task_from_the_api_the_cli_and_schedules_runs_in_the_heavy_worke
     fired = offpath_stack.invoke("SchedulerFunction", event)
     assert _depths(offpath_stack) == {"default": 0, "heavy": 3}
 
-    # A one-off EventBridge Scheduler schedule (over 15 minutes) targets the pool too.
-    later = offpath_stack.submit(
-        JobRequest(build_report_archive, build_report_archive.validate(ARCHIVE), delay_s=3600)
+    # A one-off EventBridge Scheduler schedule (over 15 minutes, as the API makes
+    # it) targets the pool too.
+    later = offpath_stack.request(
+        "POST",
+        "/jobs",
+        json={"task": "build_report_archive", "args": ARCHIVE, "delay_seconds": 3600},
     )
-    assert not isinstance(later, list)
+    assert later.json()["status"] == "scheduled"
     # The template's own schedules would tick in this hour at some hours of the day.
     offpath_stack.schedules.clear()
     offpath_stack.advance(3601)
@@ -72,7 +76,12 @@ def test_a_heavy_task_from_the_api_the_cli_and_schedules_runs_in_the_heavy_worke
     offpath_stack.drain()
 
     [cli_job] = json.loads(result.stdout)["jobs"]
-    job_ids = [response.json()["job_id"], cli_job["job_id"], fired["job_id"], later.job_id]
+    job_ids = [
+        response.json()["job_id"],
+        cli_job["job_id"],
+        fired["job_id"],
+        later.json()["job_id"],
+    ]
     for job_id in job_ids:
         job = offpath_stack.job(job_id)
         assert job.status is JobStatus.SUCCEEDED, job.last_error
@@ -126,6 +135,35 @@ def test_a_task_of_a_pool_the_template_lacks_is_refused_and_two_pools_share_a_ca
         offpath_stack.calls.count("SendMessageBatch") + offpath_stack.calls.count("SendMessage")
         == 2
     )
+
+
+def test_a_heavy_job_delivered_while_another_attempt_holds_it_waits_then_runs_once(
+    offpath_stack: OffpathStack,
+) -> None:
+    """HeavyWorkerFunction hands a copy back for as long as another attempt's lease
+    lasts (that attempt died: a Lambda timeout), then takes the job over."""
+    response = offpath_stack.request(
+        "POST", "/jobs", json={"task": "build_report_archive", "args": ARCHIVE}
+    )
+    job_id = response.json()["job_id"]
+    lease_s = 600
+    held = offpath_stack.store.claim(job_id, "build_report_archive", lease_s, max_attempts=3)
+    assert held.attempts == 1
+
+    offpath_stack.drain()
+
+    assert services.read("archive") == [], "handed back, not run"
+    heavy_queue = offpath_stack.location.pools["heavy"].queue_url
+    assert offpath_stack.depth(heavy_queue)["in_flight"] == 1
+    offpath_stack.advance(lease_s + 2)
+    offpath_stack.drain()
+
+    job = offpath_stack.job(job_id)
+    assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2)
+    assert [r["user_id"] for r in services.read("archive")] == [7]
+    heavy = offpath_stack.functions["HeavyWorkerFunction"].invocations
+    assert [i.error for i in heavy] == [None, None]
+    assert heavy[0].response == {"batchItemFailures": [{"itemIdentifier": ANY}]}
 
 
 def _queued_before_the_move(stack: OffpathStack, job_id: str, **attributes: str) -> None:
