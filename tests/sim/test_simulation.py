@@ -10,7 +10,7 @@ import pytest
 
 from tests.sim.simulator import simulation
 
-RUNS = int(os.environ.get("OFFPATH_SIM_RUNS", "250"))
+RUNS = int(os.environ.get("OFFPATH_SIM_RUNS", "600"))
 
 
 @pytest.mark.timeout(300)
