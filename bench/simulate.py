@@ -38,7 +38,11 @@ def _run(part: Part) -> Part:
         for seed in range(part.first, part.first + part.runs):
             if part.deadline is not None and time.time() > part.deadline:
                 break
-            problems = sim.run(seed, part.fault_rate)
+            # A run that raises is a finding too (its seed replays it); the rest go on.
+            try:
+                problems = sim.run(seed, part.fault_rate)
+            except Exception as exc:  # noqa: BLE001 - the one boundary per run
+                problems = [f"the run raised {exc!r}"]
             part.done += 1
             if problems:
                 part.bad[seed] = problems
