@@ -212,6 +212,7 @@ class Simulation:
         rng = random.Random(seed)
         world = self.world
         world.__init__(rng)  # type: ignore[misc]
+        self.stack.calls.clear()  # the stack's log of every call: unread here, and it grows
         self._last_due_s = 0.0
         run_id = uuid.UUID(int=rng.getrandbits(128)).hex[:12]
         jobs = [self._job(rng, run_id, n) for n in range(rng.randint(1, 3))]
