@@ -187,7 +187,8 @@ class Simulation:
         _world = self.world
         self.tasks = _registry(self.world)
         self.injector = FaultInjector(self.world)
-        for client in (self.stack.clients.sqs, self.stack.clients.dynamodb):
+        clients = self.stack.clients
+        for client in (clients.sqs, clients.dynamodb, clients.scheduler):
             self.injector.attach(client)
         # moto checks no signature: signing every request is a fifth of its cost.
         self.stack.clients.sqs.meta.events.register("choose-signer", _unsigned)
