@@ -9,7 +9,10 @@ and its baseline made the same AWS calls.
 
 Byte-code is cached for every timed sample (a discarded warm-up run writes it), as
 on Lambda: the artifact ships hash-based ``.pyc`` files compiled by Python 3.12
-(Makefile ``precompile``; section 5 counts them).
+(Makefile ``precompile``; section 5 counts them). The children keep it in a scratch
+``PYTHONPYCACHEPREFIX``, so the tree and the virtualenv are left as they were, and
+whatever the parent's ``PYTHONDONTWRITEBYTECODE`` says: without byte-code each
+sample would compile every module it imports, which no Lambda cold start does.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -254,12 +259,37 @@ class Events:
         return event
 
 
-def environments(endpoint: str, provisioned: Provisioned) -> dict[str, dict[str, str]]:
-    """Each function's environment for the children, pointed at the moto server."""
-    inherited = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OFFPATH_", "POWERTOOLS_"))
+def environments(
+    endpoint: str, provisioned: Provisioned, pycache: Path
+) -> dict[str, dict[str, str]]:
+    """Each function's environment for the children, pointed at the moto server.
+
+    ``pycache``: where the children cache byte-code (``PYTHONPYCACHEPREFIX``).
+    """
+    return {
+        pair.function: child_environment(endpoint, pycache, provisioned.environment(pair.function))
+        for pair in PAIRS
     }
-    common = {
+
+
+def child_environment(
+    endpoint: str,
+    pycache: Path,
+    function_env: Mapping[str, str],
+    environ: Mapping[str, str] = os.environ,
+) -> dict[str, str]:
+    """A child's environment: this process's, less its AWS and offpath settings and its
+    byte-code switches, then the function's (``function_env``), then the bench's."""
+    inherited = {
+        k: v
+        for k, v in environ.items()
+        if not k.startswith(("AWS_", "OFFPATH_", "POWERTOOLS_"))
+        and k not in {"PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"}
+    }
+    return {
+        **inherited,
+        **function_env,
+        "PYTHONPYCACHEPREFIX": str(pycache),
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -268,10 +298,6 @@ def environments(endpoint: str, provisioned: Provisioned) -> dict[str, dict[str,
         # Off Lambda the X-Ray SDK has no daemon to talk to.
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-    }
-    return {
-        pair.function: {**inherited, **provisioned.environment(pair.function), **common}
-        for pair in PAIRS
     }
 
 
@@ -310,14 +336,14 @@ class Samples:
 
 def measure(runs: int) -> dict[tuple[str, str], Samples]:
     """``(function, "offpath" | "minimal")`` -> its samples."""
-    with MotoServer() as server:
+    with MotoServer() as server, tempfile.TemporaryDirectory(prefix="offpath-pyc-") as pycache:
         key_id, secret = LOCAL_CREDENTIALS
         session = boto3.session.Session(
             aws_access_key_id=key_id, aws_secret_access_key=secret, region_name="us-east-1"
         )
         clients = Clients("us-east-1", endpoint_url=server.endpoint, session=session)
         provisioned = provision(ROOT / "template.yaml", clients)
-        envs = environments(server.endpoint, provisioned)
+        envs = environments(server.endpoint, provisioned, Path(pycache))
         events = Events(provisioned)
         variants = [
             (pair.function, kind, code)

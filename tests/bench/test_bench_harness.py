@@ -10,7 +10,7 @@ import pytest
 from bench.pricing import PerJob, item_bytes, write_units
 from bench.stack import producer_for, running_emulator
 
-from bench import costs
+from bench import cold_start, costs
 from offpath.local.emulator import Emulator
 
 
@@ -98,3 +98,18 @@ def test_a_delayed_job_counts_its_schedule_and_its_delivery_not_schedulers_own_c
         }
     )
     assert run.scheduler_invocations == 1
+
+
+def test_cold_start_children_cache_byte_code_whatever_the_parent_says(tmp_path: Path) -> None:
+    # GIVEN a parent that forbids byte-code; THEN each child caches it in the bench's
+    # scratch prefix, as a Lambda artifact ships it, and keeps the function's settings.
+    parent = {"PYTHONDONTWRITEBYTECODE": "1", "HOME": "/home/x", "OFFPATH_POOL": "stale"}
+
+    env = cold_start.child_environment(
+        "http://127.0.0.1:1", tmp_path, {"OFFPATH_POOL": "default"}, parent
+    )
+
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path)
+    assert env["HOME"] == "/home/x"
+    assert env["OFFPATH_POOL"] == "default"

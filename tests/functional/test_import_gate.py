@@ -37,6 +37,15 @@ NEVER = (
 )
 # Never in a function that serves no HTTP route.
 WEB = ("fastapi", "starlette", "mangum")
+# Never at INIT of a queue's worker: it enqueues nothing until a job with a callback URL
+# ends (a webhook's delivery builds a producer then), and never makes one-offs.
+NOT_IN_WORKERS = (
+    "offpath.producer",
+    "offpath.oneoff",  # the Scheduler client's module: one-off schedules
+    "offpath.callbacks",
+    "offpath.webhooks",
+    "offpath.events",
+)
 
 _PROBE = """\
 import importlib, json, os, sys
@@ -44,10 +53,12 @@ importlib.import_module(sys.argv[1])
 for module in filter(None, os.environ.get("OFFPATH_TASK_MODULES", "").split(",")):
     importlib.import_module(module.strip())  # what the first invocation loads
 loaded = sorted(sys.modules)
+from offpath.tasks import registry
+models = sorted(t.name for t in registry if "args_model" in vars(t))  # built already
 if sys.argv[2] == "trace":
     from offpath.tracing import job_tracer
     job_tracer().tracer  # what the first job's span builds
-print(json.dumps({"init": loaded, "traced": sorted(sys.modules)}))
+print(json.dumps({"init": loaded, "models": models, "traced": sorted(sys.modules)}))
 """
 
 
@@ -78,18 +89,28 @@ def _found(loaded: list[str], packages: tuple[str, ...]) -> set[str]:
     return {p for p in packages if p in loaded}
 
 
-def _serves_http(function: str) -> bool:
+def _event_types(function: str) -> set[str]:
     events = TEMPLATE["Resources"][function]["Properties"].get("Events", {})
-    return any(e["Type"] in {"HttpApi", "Api"} for e in events.values())
+    return {e["Type"] for e in events.values()}
+
+
+def _serves_http(function: str) -> bool:
+    return bool(_event_types(function) & {"HttpApi", "Api"})
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_init_loads_nothing_its_path_does_not_use(function: str) -> None:
-    loaded = _loaded(function)["init"]
+    probed = _loaded(function)
+    loaded = probed["init"]
 
     assert _found(loaded, NEVER) == set()
     if not _serves_http(function):
         assert _found(loaded, WEB) == set(), "a function with no HTTP route loads no web stack"
+    if _event_types(function) == {"SQS"}:
+        assert _found(loaded, NOT_IN_WORKERS) == set(), "a worker's INIT enqueues nothing"
+    # Each task's pydantic model is built when a job of it is first validated, not
+    # when its module registers it.
+    assert probed["models"] == [], "task argument models built at INIT"
 
 
 def test_the_gate_sees_the_tracer_when_tracing_is_on() -> None:
