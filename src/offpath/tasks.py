@@ -125,7 +125,10 @@ class Task(Generic[P, R]):
 
         Not at registration: a worker runs one or two of a module's tasks per
         container, and each model costs its cold start a few milliseconds (all of
-        the example's, about 10 ms). A signature is still checked at registration.
+        the example's, about 10 ms). A signature is still checked at registration;
+        an annotation pydantic cannot validate is refused (pydantic's
+        ``PydanticSchemaGenerationError``) at the task's first enqueue or job, so a
+        test that enqueues each task once finds it before a deploy does.
         """
         model: type[BaseModel] = create_model(
             f"{self.name}_args", __config__=_ARGS_CONFIG, **self._args_fields
